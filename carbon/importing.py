@@ -1,0 +1,104 @@
+"""The registry of CSV import kinds shared by the command line, the admin and the lab uploads.
+
+Each app registers its kinds (`units`, `users`, `factors:<kind>`, `<entry kind>` …) from its
+AppConfig.ready(). An importer validates every row first and writes nothing when a row is bad,
+unless the caller asks to skip invalid rows — then it says exactly which rows it skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from carbon.csvio import RowError, RowWarning
+
+__all__ = ["IMPORTERS", "ImportFailed", "ImportOutcome", "ImportRequest", "Importer", "get_importer", "register"]
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    source: Any  # path, bytes or binary file object
+    year: int | None = None
+    unit_cf: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    actor: Any = None
+    progress: Callable[[int], None] | None = None  # called with the number of rows read so far
+
+
+@dataclass
+class ImportOutcome:
+    kind: str
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
+    skipped_rows: list[int] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and (not self.errors or bool(self.skipped_rows))
+
+    def summary(self) -> str:
+        verb = "would create" if self.dry_run else "created"
+        text = (f"{self.kind}: {self.rows_read} rows read, {verb} {self.created}, updated {self.updated}, "
+                f"deleted {self.deleted}, unchanged {self.unchanged}")
+        if self.skipped_rows:
+            text += f", skipped {len(self.skipped_rows)} invalid rows ({_ranges(self.skipped_rows)})"
+        if self.errors:
+            text += f"; {len(self.errors)} errors"
+        if self.warnings:
+            text += f"; {len(self.warnings)} warnings"
+        return text
+
+
+class ImportFailed(Exception):
+    """Raised inside the write transaction to roll back; carries the outcome with its errors."""
+
+    def __init__(self, outcome: ImportOutcome):
+        super().__init__(outcome.summary())
+        self.outcome = outcome
+
+
+class Importer(Protocol):
+    name: str
+    needs_year: bool
+    accepts_unit: bool
+
+    def run(self, request: ImportRequest) -> ImportOutcome: ...
+
+
+IMPORTERS: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> Importer:
+    if importer.name in IMPORTERS:
+        raise ValueError(f"import kind {importer.name!r} registered twice")
+    IMPORTERS[importer.name] = importer
+    return importer
+
+
+def get_importer(kind: str) -> Importer:
+    try:
+        return IMPORTERS[kind]
+    except KeyError:
+        known = ", ".join(sorted(IMPORTERS))
+        raise KeyError(f"unknown import kind '{kind}' (known: {known})") from None
+
+
+def _ranges(numbers: list[int]) -> str:
+    numbers = sorted(numbers)
+    parts, start, prev = [], numbers[0], numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)

@@ -1,0 +1,88 @@
+"""`manage.py import_csv KIND FILE [--year] [--unit CF] [--dry-run] [--skip-invalid]`."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from carbon.importing import IMPORTERS, ImportRequest, get_importer
+
+
+class Command(BaseCommand):
+    help = "Import a CSV file of one kind (see docs: units, users, locations, factors:<kind>, <entry kind>)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", help="Import kind: " + ", ".join(sorted(IMPORTERS)))
+        parser.add_argument("file")
+        parser.add_argument("--year", type=int)
+        parser.add_argument("--unit", dest="unit_cf", help="A unit's module file (appends; no unit column).")
+        parser.add_argument("--dry-run", action="store_true", help="Validate every row, write nothing.")
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="Write the valid rows and list the skipped ones instead of failing.")
+        parser.add_argument("--background", action="store_true", help="Queue the import for a worker.")
+        parser.add_argument("--actor", help="institutional_id of the user recorded in history.")
+
+    def handle(self, *args, kind, file, year, unit_cf, dry_run, skip_invalid, background, actor, **options):
+        try:
+            importer = get_importer(kind)
+        except KeyError as exc:
+            raise CommandError(str(exc.args[0])) from None
+        if importer.needs_year and year is None:
+            raise CommandError(f"{kind} files are per year: --year is required")
+        if unit_cf and not importer.accepts_unit:
+            raise CommandError(f"{kind} files do not take --unit")
+        if background:
+            raise CommandError("--background needs the worker pipeline (not available in this version)")
+        actor_user = self._actor(actor)
+        started = time.monotonic()
+        progress = self._progress_printer() if sys.stderr.isatty() else None
+        try:
+            with open(file, "rb") as handle:
+                outcome = importer.run(ImportRequest(source=handle, year=year, unit_cf=unit_cf, dry_run=dry_run,
+                                                     skip_invalid=skip_invalid, actor=actor_user,
+                                                     progress=progress))
+        except FileNotFoundError:
+            raise CommandError(f"file not found: {file}") from None
+        if progress:
+            sys.stderr.write("\n")
+        for warning in outcome.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {self._where(warning)}{warning.reason}"))
+        for error in outcome.errors:
+            self.stdout.write(self.style.ERROR(f"error: {self._where(error)}{error.reason}"))
+        elapsed = time.monotonic() - started
+        self.stdout.write(f"{outcome.summary()} in {elapsed:.1f}s")
+        if outcome.errors and not outcome.skipped_rows:
+            raise CommandError("import failed: nothing was written" if not dry_run else "validation failed")
+
+    @staticmethod
+    def _where(item) -> str:
+        parts = []
+        if item.row is not None:
+            parts.append(f"row {item.row}")
+        if item.column:
+            parts.append(f"column {item.column}")
+        return (", ".join(parts) + ": ") if parts else ""
+
+    @staticmethod
+    def _actor(institutional_id):
+        if not institutional_id:
+            return None
+        from units.models import User
+
+        user = User.objects.filter(institutional_id=institutional_id).first()
+        if user is None:
+            raise CommandError(f"unknown actor {institutional_id}")
+        return user
+
+    @staticmethod
+    def _progress_printer():
+        started = time.monotonic()
+
+        def report(rows: int) -> None:
+            rate = rows / max(time.monotonic() - started, 1e-6)
+            sys.stderr.write(f"\r{rows:>10,} rows  {rate:>10,.0f} rows/s")
+            sys.stderr.flush()
+
+        return report

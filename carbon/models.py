@@ -1,0 +1,199 @@
+"""Years, their configuration, and the per-unit carbon reports with one module report per module."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from carbon.taxonomy import EntryKind, Module
+
+__all__ = [
+    "CarbonReport",
+    "ModuleReport",
+    "ModuleSetting",
+    "ModuleStatus",
+    "ReductionObjective",
+    "SubmoduleSetting",
+    "UncertaintyTag",
+    "YearConfiguration",
+]
+
+
+class ModuleStatus(models.IntegerChoices):
+    NOT_STARTED = 0, "Not started"
+    IN_PROGRESS = 1, "In progress"
+    VALIDATED = 2, "Validated"
+
+
+class UncertaintyTag(models.TextChoices):
+    NONE = "none", "None"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class YearConfiguration(models.Model):
+    """A campaign year: created by the back office, opened to lab users when complete."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True, validators=[MinValueValidator(2000),
+                                                                        MaxValueValidator(2100)])
+    is_started = models.BooleanField("open for users", default=False)
+    configuration_completed = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = "year"
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class ModuleSetting(models.Model):
+    """Per-year settings of one module."""
+
+    year = models.ForeignKey(YearConfiguration, on_delete=models.CASCADE, related_name="module_settings")
+    module = models.PositiveSmallIntegerField(choices=Module.choices())
+    enabled = models.BooleanField(default=True)
+    uncertainty_tag = models.CharField(max_length=8, choices=UncertaintyTag.choices,
+                                       default=UncertaintyTag.MEDIUM)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["year", "module"]
+        constraints = [models.UniqueConstraint(fields=["year", "module"], name="module_setting_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.year_id} {Module(self.module).label}"
+
+
+class SubmoduleSetting(models.Model):
+    """Per-year settings of one entry kind (a submodule): toggle, threshold, inputs switch."""
+
+    year = models.ForeignKey(YearConfiguration, on_delete=models.CASCADE, related_name="submodule_settings")
+    kind = models.PositiveSmallIntegerField(choices=EntryKind.choices())
+    enabled = models.BooleanField(default=True)
+    threshold = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True,
+        help_text="kg CO2-eq; an entry above it is highlighted. Empty = never highlighted.",
+    )
+    inputs_deactivated = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["year", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "kind"], name="submodule_setting_unique"),
+            models.CheckConstraint(condition=models.Q(threshold__gte=0), name="threshold_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(threshold__isnull=True) | ~models.Q(kind__in=[1, 2]),
+                name="no_threshold_on_headcount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year_id} {EntryKind(self.kind).label}"
+
+    @property
+    def module(self) -> Module:
+        return EntryKind(self.kind).module
+
+    def clean(self):
+        if self.threshold is not None:
+            if self.module is Module.headcount:
+                raise ValidationError({"threshold": "Headcount has no threshold."})
+            if self.threshold < 0:
+                raise ValidationError({"threshold": "A threshold cannot be negative."})
+
+
+class ReductionObjective(models.Model):
+    """A reduction goal of the institution: reduce by a share of a reference year by a target year."""
+
+    year = models.ForeignKey(YearConfiguration, on_delete=models.CASCADE, related_name="reduction_objectives")
+    target_year = models.PositiveSmallIntegerField()
+    reference_year = models.PositiveSmallIntegerField()
+    reduction_percentage = models.DecimalField(
+        max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Between 0 and 1 (0.5 = halve the reference year's emissions).",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["year", "target_year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reduction_percentage__gte=0, reduction_percentage__lte=1),
+                name="reduction_percentage_0_1",
+            ),
+            models.CheckConstraint(condition=models.Q(target_year__gt=models.F("reference_year")),
+                                   name="target_after_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"-{self.reduction_percentage:.0%} by {self.target_year} vs {self.reference_year}"
+
+    def clean(self):
+        if self.target_year and self.reference_year and self.target_year <= self.reference_year:
+            raise ValidationError({"target_year": "The target year must come after the reference year."})
+
+
+class CarbonReport(models.Model):
+    """One unit's report for one year. Statistics are derived and recomputed, not edited."""
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="reports")
+    year = models.ForeignKey(YearConfiguration, on_delete=models.PROTECT, related_name="reports")
+    stats = models.JSONField(default=dict, blank=True, editable=False)
+    stats_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["stats", "stats_computed_at"])
+
+    class Meta:
+        ordering = ["-year", "unit__path_name"]
+        constraints = [models.UniqueConstraint(fields=["unit", "year"], name="one_report_per_unit_year")]
+
+    def __str__(self) -> str:
+        return f"{self.unit.name} {self.year_id}"
+
+    def completion(self) -> tuple[int, int]:
+        statuses = [m.status for m in self.modules.all()]
+        return sum(s == ModuleStatus.VALIDATED for s in statuses), len(statuses)
+
+    @property
+    def completion_progress(self) -> str:
+        done, total = self.completion()
+        return f"{done}/{total}"
+
+    @property
+    def overall_status(self) -> ModuleStatus:
+        done, total = self.completion()
+        if done == 0:
+            return ModuleStatus.NOT_STARTED
+        return ModuleStatus.VALIDATED if done == total else ModuleStatus.IN_PROGRESS
+
+
+class ModuleReport(models.Model):
+    """One module of a report, with its status (validated by the unit's principal)."""
+
+    report = models.ForeignKey(CarbonReport, on_delete=models.CASCADE, related_name="modules")
+    module = models.PositiveSmallIntegerField(choices=Module.choices())
+    status = models.PositiveSmallIntegerField(choices=ModuleStatus.choices, default=ModuleStatus.NOT_STARTED)
+    stats = models.JSONField(default=dict, blank=True, editable=False)
+    stats_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["stats", "stats_computed_at", "updated_at"])
+
+    class Meta:
+        ordering = ["report", "module"]
+        constraints = [models.UniqueConstraint(fields=["report", "module"], name="one_module_report_per_module")]
+        indexes = [models.Index(fields=["report", "module", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.report} {Module(self.module).label}"

@@ -1,0 +1,91 @@
+"""Writes on years and reports: create a year (every unit's report and its modules), open it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from carbon.models import CarbonReport, ModuleReport, ModuleSetting, SubmoduleSetting, YearConfiguration
+from carbon.taxonomy import EntryKind, Module
+from units.models import Unit
+
+__all__ = ["YearCreated", "year_create", "year_open"]
+
+# Embodied energy is derived from the building rooms, never entered: it is not a submodule setting.
+CONFIGURABLE_KINDS = [kind for kind in EntryKind if kind is not EntryKind.building_embodied_energy]
+
+
+@dataclass(frozen=True)
+class YearCreated:
+    year: YearConfiguration
+    reports_created: int
+    module_reports_created: int
+
+
+@transaction.atomic
+def year_create(*, year: int, actor=None) -> YearCreated:
+    """Create (or complete) a year: settings, and a report with eight module reports per active unit.
+
+    Idempotent: running it again only adds what is missing (units added since), then stamps
+    `configuration_completed`.
+    """
+    reason = f"create year {year}"
+    config, _ = YearConfiguration.objects.select_for_update().get_or_create(year=year)
+    have_modules = set(ModuleSetting.objects.filter(year=config).values_list("module", flat=True))
+    bulk_create_with_history(
+        [ModuleSetting(year=config, module=m) for m in Module if m not in have_modules],
+        ModuleSetting, default_user=actor, default_change_reason=reason,
+    )
+    have_kinds = set(SubmoduleSetting.objects.filter(year=config).values_list("kind", flat=True))
+    bulk_create_with_history(
+        [SubmoduleSetting(year=config, kind=k) for k in CONFIGURABLE_KINDS if k not in have_kinds],
+        SubmoduleSetting, default_user=actor, default_change_reason=reason,
+    )
+    have_units = set(CarbonReport.objects.filter(year=config).values_list("unit_id", flat=True))
+    new_reports = [
+        CarbonReport(unit_id=unit_id, year=config)
+        for unit_id in Unit.objects.filter(is_active=True).values_list("pk", flat=True)
+        if unit_id not in have_units
+    ]
+    bulk_create_with_history(new_reports, CarbonReport, default_user=actor, default_change_reason=reason)
+    report_ids = list(CarbonReport.objects.filter(year=config, unit_id__in=[r.unit_id for r in new_reports])
+                      .values_list("pk", flat=True))
+    module_reports = [ModuleReport(report_id=rid, module=m) for rid in report_ids for m in Module]
+    bulk_create_with_history(module_reports, ModuleReport, default_user=actor, default_change_reason=reason,
+                             batch_size=5000)
+    config.configuration_completed = timezone.now()
+    config._change_reason = reason
+    if actor is not None:
+        config._history_user = actor
+    config.save()
+    return YearCreated(year=config, reports_created=len(new_reports), module_reports_created=len(module_reports))
+
+
+def year_open_blockers(config: YearConfiguration) -> list[str]:
+    """Why a year cannot be opened yet (empty when it can)."""
+    blockers = []
+    if config.configuration_completed is None:
+        blockers.append("the year's configuration is not completed (create the year's reports first)")
+    return blockers
+
+
+@transaction.atomic
+def year_open(*, year: int, actor=None) -> YearConfiguration:
+    config = YearConfiguration.objects.select_for_update().filter(year=year).first()
+    if config is None:
+        raise ValidationError(f"Year {year} does not exist; create it first.")
+    if config.is_started:
+        return config
+    blockers = year_open_blockers(config)
+    if blockers:
+        raise ValidationError(f"Year {year} cannot be opened: " + "; ".join(blockers))
+    config.is_started = True
+    config._change_reason = f"open year {year}"
+    if actor is not None:
+        config._history_user = actor
+    config.save()
+    return config

@@ -1,0 +1,168 @@
+"""The one scoping function: which units a user may see or change for an action.
+
+Every surface (admin changelists, change/delete/history views, autocomplete, FK dropdowns,
+import, export, API viewsets, results, auditor pages) asks `unit_scope(user, action)` and
+applies the answer with `.units()` or `.q(prefix)`. Nothing else decides scope.
+
+Scope kinds:
+- own / unit: exactly the anchor unit (row ownership for `own` is checked on the row);
+- affiliation: the anchor and its whole subtree, by whole-token match on the code path
+  (array overlap, so `142` never matches `1420`); several anchors are united;
+- global: every unit.
+An unknown action denies.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from units.models import PathTokens, Unit
+from units.roles import Role, ScopeKind
+from units.selectors import user_roles
+
+__all__ = ["Action", "UnitScope", "can", "clamp", "unit_scope", "units_for"]
+
+logger = logging.getLogger(__name__)
+
+
+class Action(enum.StrEnum):
+    VIEW_LAB = "view_lab"  # read a lab's entries and results (own rows for standard users)
+    EDIT_LAB = "edit_lab"  # create/change/delete entries (own rows for standard users)
+    VALIDATE = "validate"  # validate / un-validate a module
+    REPORT = "report"  # back-office reporting and exports
+    AUDIT = "audit"  # read the history and audit trail
+    MANAGE = "manage"  # back-office configuration: units, years, factors, reference data, users
+    BROWSE = "browse"  # read the organisation in the back office (any back-office role)
+
+
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.VIEW_LAB: frozenset({Role.STANDARD, Role.PRINCIPAL}),
+    Action.EDIT_LAB: frozenset({Role.STANDARD, Role.PRINCIPAL}),
+    Action.VALIDATE: frozenset({Role.PRINCIPAL}),
+    Action.REPORT: frozenset({Role.METIER, Role.ADMIN}),
+    Action.AUDIT: frozenset({Role.AUDITOR, Role.ADMIN}),
+    Action.MANAGE: frozenset({Role.ADMIN}),
+    Action.BROWSE: frozenset({Role.METIER, Role.AUDITOR, Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class UnitScope:
+    """The answer of the scoping function for one (user, action)."""
+
+    is_global: bool = False
+    exact_codes: frozenset[str] = field(default_factory=frozenset)  # own / unit anchors
+    own_codes: frozenset[str] = field(default_factory=frozenset)  # subset of exact: own rows only
+    subtree_codes: frozenset[str] = field(default_factory=frozenset)  # affiliation anchors
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.is_global or self.exact_codes or self.subtree_codes)
+
+    def q(self, prefix: str = "") -> Q:
+        """A filter on a model reaching `Unit` through `prefix` (e.g. `"unit__"`, or "" for Unit)."""
+        if self.is_global:
+            return Q()
+        if self.is_empty:
+            return Q(pk__in=[]) if not prefix else Q(**{f"{prefix}pk__in": []})
+        unit_ids = Unit.objects.filter(self._unit_q()).values("pk")
+        return Q(pk__in=unit_ids) if not prefix else Q(**{f"{prefix}pk__in": unit_ids})
+
+    def units(self) -> QuerySet[Unit]:
+        if self.is_global:
+            return Unit.objects.all()
+        if self.is_empty:
+            return Unit.objects.none()
+        return Unit.objects.filter(self._unit_q())
+
+    def contains(self, unit: Unit | None) -> bool:
+        if unit is None:
+            return False
+        if self.is_global:
+            return True
+        if unit.institutional_code in self.exact_codes:
+            return True
+        tokens = set((unit.path_institutional_code or "").split())
+        return bool(tokens & self.subtree_codes)
+
+    def is_own_only(self, unit: Unit) -> bool:
+        """True when the user's access to this unit is limited to their own rows."""
+        if self.is_global or unit.institutional_code not in self.own_codes:
+            return False
+        full = self.exact_codes - self.own_codes
+        tokens = set((unit.path_institutional_code or "").split())
+        return unit.institutional_code not in full and not (tokens & self.subtree_codes)
+
+    def _unit_q(self) -> Q:
+        condition = Q(institutional_code__in=sorted(self.exact_codes)) if self.exact_codes else Q(pk__in=[])
+        if self.subtree_codes:
+            subtree_ids = Unit.objects.alias(path_tokens=PathTokens()).filter(
+                path_tokens__overlap=sorted(self.subtree_codes)
+            ).values("pk")
+            condition |= Q(pk__in=subtree_ids)
+        return condition
+
+
+def unit_scope(user, action: Action | str) -> UnitScope:
+    try:
+        action = Action(action)
+    except ValueError:
+        logger.warning("unknown action %r denied", action)
+        return UnitScope()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return UnitScope()
+    allowed = ACTION_ROLES[action]
+    if user.is_superuser and action not in {Action.VIEW_LAB, Action.EDIT_LAB, Action.VALIDATE}:
+        return UnitScope(is_global=True)
+    exact: set[str] = set()
+    own: set[str] = set()
+    subtree: set[str] = set()
+    for held in user_roles(user):
+        if held.role not in allowed:
+            continue
+        if held.kind is ScopeKind.GLOBAL:
+            return UnitScope(is_global=True)
+        if held.kind is ScopeKind.AFFILIATION:
+            subtree.add(held.unit_code)
+        else:
+            exact.add(held.unit_code)
+            if held.kind is ScopeKind.OWN:
+                own.add(held.unit_code)
+    # A principal grant on a unit lifts an `own` grant on the same unit to the whole unit.
+    full_units = {h.unit_code for h in user_roles(user) if h.role in allowed and h.kind is ScopeKind.UNIT}
+    return UnitScope(exact_codes=frozenset(exact), own_codes=frozenset(own - full_units),
+                     subtree_codes=frozenset(subtree))
+
+
+def units_for(user, action: Action | str) -> QuerySet[Unit]:
+    return unit_scope(user, action).units()
+
+
+def can(user, action: Action | str, unit: Unit | None) -> bool:
+    return unit_scope(user, action).contains(unit)
+
+
+def clamp(user, action: Action | str, *, affiliation_cfs: list[str] | None = None,
+          lab_cfs: list[str] | None = None) -> QuerySet[Unit]:
+    """Units a reporting query may cover, given the user's filters.
+
+    filter set = descendants of the chosen affiliations ∪ the chosen labs. A global caller with no
+    filters gets everything; a scoped caller gets scope ∩ filter set and never more than its scope.
+    """
+    scope_units = units_for(user, action)
+    if not affiliation_cfs and not lab_cfs:
+        return scope_units
+    filter_q = Q(pk__in=[])
+    if affiliation_cfs:
+        anchors = list(Unit.objects.filter(institutional_id__in=affiliation_cfs)
+                       .values_list("institutional_code", flat=True))
+        if anchors:
+            filter_q |= Q(pk__in=Unit.objects.alias(path_tokens=PathTokens())
+                          .filter(path_tokens__overlap=anchors).values("pk"))
+    if lab_cfs:
+        filter_q |= Q(institutional_id__in=lab_cfs, level=4)
+    return scope_units.filter(filter_q)

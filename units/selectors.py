@@ -1,0 +1,86 @@
+"""Reads about people and their roles. Results are cached on the user object for one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Permission
+
+from units.roles import ROLE_PRIORITY, Role, RoleSpec, ScopeKind
+
+__all__ = ["LabMembership", "RoleHeld", "lab_memberships", "user_roles"]
+
+ROLE_BY_CODENAME = {role.codename: role for role in Role}
+OBJECT_SCOPE = {
+    Role.STANDARD: ScopeKind.OWN,
+    Role.PRINCIPAL: ScopeKind.UNIT,
+    Role.METIER: ScopeKind.AFFILIATION,
+    Role.AUDITOR: ScopeKind.AFFILIATION,
+}
+
+
+@dataclass(frozen=True)
+class RoleHeld:
+    """A role a user holds, with the anchor unit (None for the global scope)."""
+
+    role: Role
+    kind: ScopeKind
+    unit_id: int | None = None
+    unit_code: str | None = None
+    cf: str | None = None
+
+    def as_spec(self) -> RoleSpec:
+        return RoleSpec(role=self.role, kind=self.kind, cf=self.cf)
+
+
+def user_roles(user) -> list[RoleHeld]:
+    """Every valid role of the user. Wrong role/scope combinations are never returned."""
+    if not getattr(user, "is_authenticated", False) or not user.pk:
+        return []
+    cached = getattr(user, "_roles_held", None)
+    if cached is not None:
+        return cached
+    from units.models import UnitRoleGrant
+
+    held: list[RoleHeld] = []
+    role_codenames = list(ROLE_BY_CODENAME)
+    global_codenames = Permission.objects.filter(
+        content_type__app_label="units", codename__in=role_codenames, user=user
+    ).values_list("codename", flat=True)
+    for codename in global_codenames:
+        role = ROLE_BY_CODENAME[codename]
+        if ScopeKind.GLOBAL in role.scope_kinds:
+            held.append(RoleHeld(role=role, kind=ScopeKind.GLOBAL))
+    grants = (
+        UnitRoleGrant.objects.filter(user=user, permission__codename__in=role_codenames)
+        .values_list("permission__codename", "content_object_id", "content_object__institutional_code",
+                     "content_object__institutional_id")
+    )
+    for codename, unit_id, code, cf in grants:
+        role = ROLE_BY_CODENAME[codename]
+        kind = OBJECT_SCOPE.get(role)
+        if kind is not None:
+            held.append(RoleHeld(role=role, kind=kind, unit_id=unit_id, unit_code=code, cf=cf))
+    user._roles_held = held
+    return held
+
+
+@dataclass(frozen=True)
+class LabMembership:
+    unit: object
+    role: Role
+
+
+def lab_memberships(user) -> list[LabMembership]:
+    """The level-4 units a lab user works in, each with their strongest role (principal first)."""
+    from units.models import Unit
+
+    best: dict[int, Role] = {}
+    for held in user_roles(user):
+        if held.role in ROLE_PRIORITY and held.unit_id is not None:
+            current = best.get(held.unit_id)
+            if current is None or ROLE_PRIORITY[held.role] < ROLE_PRIORITY[current]:
+                best[held.unit_id] = held.role
+    units = Unit.objects.filter(pk__in=best, level=4, is_active=True).order_by("name")
+    memberships = [LabMembership(unit=unit, role=best[unit.pk]) for unit in units]
+    return sorted(memberships, key=lambda m: (ROLE_PRIORITY[m.role], m.unit.name))
