@@ -19,7 +19,9 @@ EMBEDDED_DB_NAME = "carbon"
 def database_config(base_dir: Path) -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # Tests open and drop databases: persistent connections would outlive them.
+        max_age = 0 if os.environ.get("PYTEST_VERSION") else 60
+        config = dj_database_url.parse(url, conn_max_age=max_age, conn_health_checks=True)
     else:
         config = _embedded_database(base_dir / ".data" / "pg")
     config.setdefault("TEST", {})

@@ -18,19 +18,22 @@ def sign_in(page, live_server, username, path="/admin/"):  # noqa: F811
     page.goto(f"{live_server.url}{path}")
     page.fill("#id_username", username)
     page.fill("#id_password", "demo")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def test_metier_signs_in_and_sees_only_their_school(page, live_server, demo):  # noqa: F811
     sign_in(page, live_server, "demo-metier")
-    page.click("text=Units")
+    with page.expect_navigation():
+        page.click("#content-main a:text-is('Units')")
+    page.wait_for_selector("#result_list")
     rows = page.locator("#result_list tbody tr")
     names = {rows.nth(i).locator("th").inner_text().strip() for i in range(rows.count())}
     assert "ENAC" in names and "IT4R" in names
     assert "STI" not in names and "EPFL" not in names
     # Drill down: the children link of ENAC filters the list to its children.
     page.locator("#result_list tbody tr", has_text="ENAC").first.locator("td.field-children_link a").click()
+    page.wait_for_url("**parent__id__exact**")
     assert "parent__id__exact" in page.url
 
 
