@@ -11,6 +11,7 @@ from carbon.taxonomy import EntryKind, Module
 
 __all__ = [
     "CarbonReport",
+    "Emission",
     "ModuleReport",
     "ModuleSetting",
     "ModuleStatus",
@@ -197,3 +198,46 @@ class ModuleReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} {Module(self.module).label}"
+
+
+class Emission(models.Model):
+    """One leaf emission row of one entry. Leaves only: every aggregate is a plain indexed sum.
+
+    The entry is referenced by (kind, entry_id) because each entry kind has its own table; rows are
+    replaced wholesale whenever their entry is recomputed. Derived data: not history-tracked.
+    """
+
+    module_report = models.ForeignKey(ModuleReport, on_delete=models.CASCADE, related_name="emissions")
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    module = models.PositiveSmallIntegerField(choices=Module.choices())
+    kind = models.PositiveSmallIntegerField(choices=EntryKind.choices())
+    entry_id = models.BigIntegerField()
+    emission_type = models.PositiveIntegerField()
+    scope = models.PositiveSmallIntegerField()
+    kg_co2eq = models.DecimalField(max_digits=20, decimal_places=6)
+    quantity = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True,
+                                   help_text="Physical quantity: km for travel and commuting, kg for food/waste.")
+    quantity_unit = models.CharField(max_length=16, blank=True)
+    factor_id = models.BigIntegerField(null=True, blank=True)
+    factor_values = models.JSONField(default=dict, blank=True)
+    is_override = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "entry_id"]),
+            models.Index(fields=["module_report", "emission_type"]),
+            models.Index(fields=["year", "unit"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scope__in=[1, 2, 3]), name="emission_scope_1_2_3"),
+            models.CheckConstraint(condition=models.Q(kg_co2eq__gte=0), name="emission_kg_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(is_override=False) | models.Q(factor_id__isnull=True),
+                name="override_has_no_factor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{EntryKind(self.kind).label} #{self.entry_id}: {self.kg_co2eq} kg"

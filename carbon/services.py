@@ -13,7 +13,7 @@ from carbon.models import CarbonReport, ModuleReport, ModuleSetting, SubmoduleSe
 from carbon.taxonomy import EntryKind, Module
 from units.models import Unit
 
-__all__ = ["YearCreated", "year_create", "year_open"]
+__all__ = ["YearCreated", "year_create", "year_create_reports", "year_open"]
 
 # Embodied energy is derived from the building rooms, never entered: it is not a submodule setting.
 CONFIGURABLE_KINDS = [kind for kind in EntryKind if kind is not EntryKind.building_embodied_energy]
@@ -45,24 +45,29 @@ def year_create(*, year: int, actor=None) -> YearCreated:
         [SubmoduleSetting(year=config, kind=k) for k in CONFIGURABLE_KINDS if k not in have_kinds],
         SubmoduleSetting, default_user=actor, default_change_reason=reason,
     )
-    have_units = set(CarbonReport.objects.filter(year=config).values_list("unit_id", flat=True))
-    new_reports = [
-        CarbonReport(unit_id=unit_id, year=config)
-        for unit_id in Unit.objects.filter(is_active=True).values_list("pk", flat=True)
-        if unit_id not in have_units
-    ]
-    bulk_create_with_history(new_reports, CarbonReport, default_user=actor, default_change_reason=reason)
-    report_ids = list(CarbonReport.objects.filter(year=config, unit_id__in=[r.unit_id for r in new_reports])
-                      .values_list("pk", flat=True))
-    module_reports = [ModuleReport(report_id=rid, module=m) for rid in report_ids for m in Module]
-    bulk_create_with_history(module_reports, ModuleReport, default_user=actor, default_change_reason=reason,
-                             batch_size=5000)
+    active = Unit.objects.filter(is_active=True).values_list("pk", flat=True)
+    reports_created, module_reports_created = year_create_reports(year=year, unit_ids=active, actor=actor,
+                                                                  reason=reason)
     config.configuration_completed = timezone.now()
     config._change_reason = reason
     if actor is not None:
         config._history_user = actor
     config.save()
-    return YearCreated(year=config, reports_created=len(new_reports), module_reports_created=len(module_reports))
+    return YearCreated(year=config, reports_created=reports_created, module_reports_created=module_reports_created)
+
+
+def year_create_reports(*, year: int, unit_ids, actor=None, reason: str = "") -> tuple[int, int]:
+    """Create the missing reports (and their eight module reports) of these units for a year."""
+    have_units = set(CarbonReport.objects.filter(year_id=year).values_list("unit_id", flat=True))
+    new_reports = [CarbonReport(unit_id=unit_id, year_id=year) for unit_id in unit_ids if unit_id not in have_units]
+    reason = reason or f"reports created for {year}"
+    bulk_create_with_history(new_reports, CarbonReport, default_user=actor, default_change_reason=reason)
+    report_ids = list(CarbonReport.objects.filter(year_id=year, unit_id__in=[r.unit_id for r in new_reports])
+                      .values_list("pk", flat=True))
+    module_reports = [ModuleReport(report_id=rid, module=m) for rid in report_ids for m in Module]
+    bulk_create_with_history(module_reports, ModuleReport, default_user=actor, default_change_reason=reason,
+                             batch_size=5000)
+    return len(new_reports), len(module_reports)
 
 
 def year_open_blockers(config: YearConfiguration) -> list[str]:

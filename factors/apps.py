@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class FactorsConfig(AppConfig):
     name = "factors"
     verbose_name = "Emission factors and reference data"
+
+    def ready(self):
+        from carbon.discovery import plain_modules
+        from factors import importers  # noqa: F401  (registers the reference-data CSV kinds)
+        from factors.base import register_factor_kind
+
+        # Each factor kind module declares its FactorKindSpec(s) as SPEC (or SPECS).
+        for module in plain_modules("factors.kinds"):
+            for spec in getattr(module, "SPECS", None) or [module.SPEC]:
+                register_factor_kind(spec)

@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class ModulesConfig(AppConfig):
     name = "modules"
     verbose_name = "Activity modules"
+
+    def ready(self):
+        from carbon.discovery import submodules
+        from modules.importing import register_entry_importer
+        from modules.registry import register_kind
+
+        # Each module sub-package declares its kinds in `kind.py` as SPEC (or SPECS).
+        for module in submodules("modules", "kind"):
+            for spec in getattr(module, "SPECS", None) or [module.SPEC]:
+                register_kind(spec)
+                register_entry_importer(spec)
+        from factors.signals import reference_data_changed
+        from modules.engine import on_reference_data_changed
+
+        reference_data_changed.connect(on_reference_data_changed, dispatch_uid="modules-reference-data")

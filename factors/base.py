@@ -1,0 +1,184 @@
+"""What every factor kind has in common, the registry of factor kinds, and their CSV import.
+
+A factor is identified by (year, its classification columns). Re-importing a factor file upserts on
+that identity — ids survive, so emission rows keep pointing at their factor — and factors missing
+from the new file are flagged stale, never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models, transaction
+from django.utils import timezone
+
+from carbon.bulk import copy_history, copy_insert
+from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, read_csv
+from carbon.importing import ImportOutcome, ImportRequest, register
+
+__all__ = ["FACTOR_KINDS", "Factor", "FactorImporter", "FactorKindSpec", "register_factor_kind"]
+
+
+class Factor(models.Model):
+    """Abstract base of every factor kind: per year, with the stale flag of the last re-import."""
+
+    year = models.PositiveSmallIntegerField(db_index=True)
+    is_stale = models.BooleanField(default=False, help_text="Missing from the latest import of this kind.")
+    last_import_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def values_used(self) -> dict:
+        """The factor's numbers, copied onto each emission row that used them."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in self._meta.concrete_fields
+                if f.name in self.VALUE_FIELDS}
+
+    VALUE_FIELDS: tuple[str, ...] = ()
+
+
+def _jsonable(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def non_negative():
+    return [MinValueValidator(0)]
+
+
+@dataclass(frozen=True)
+class FactorKindSpec:
+    """One factor kind: its model, its CSV columns, its identity, and what it recalculates."""
+
+    name: str  # the entry kind it serves, as in `factors:<name>`
+    model: type[Factor]
+    columns: tuple[ColumnSpec, ...]
+    identity: tuple[str, ...]  # classification fields (besides year) that identify a factor
+    parse_row: Callable[[dict[str, str]], dict]  # → model field values; raises CellError(column=…)
+    recalculates: tuple[str, ...] = ()  # entry kind names to recompute when these factors change
+
+    @property
+    def import_name(self) -> str:
+        return f"factors:{self.name}"
+
+
+FACTOR_KINDS: dict[str, FactorKindSpec] = {}
+
+
+def register_factor_kind(spec: FactorKindSpec) -> FactorKindSpec:
+    FACTOR_KINDS[spec.name] = spec
+    register(FactorImporter(spec))
+    return spec
+
+
+class FactorImporter:
+    """`import_csv factors:<kind> FILE --year YEAR`: validate all, then upsert + flag stale."""
+
+    needs_year = True
+    accepts_unit = False
+
+    def __init__(self, spec: FactorKindSpec):
+        self.spec = spec
+        self.name = spec.import_name
+
+    def run(self, request: ImportRequest) -> ImportOutcome:
+        spec, outcome = self.spec, ImportOutcome(kind=self.name, dry_run=request.dry_run)
+        required = [c.name for c in spec.columns if c.required]
+        parsed: list[tuple[int, dict]] = []
+        seen: dict[tuple, int] = {}
+        try:
+            reader = read_csv(request.source, columns=spec.columns)
+            for row in reader:
+                outcome.rows_read += 1
+                if row.error:
+                    outcome.errors.append(row.error)
+                    continue
+                empty = [name for name in required if not row.values.get(name)]
+                if empty:
+                    outcome.errors.extend(RowError(row.number, n, "a value is required") for n in empty)
+                    continue
+                try:
+                    values = spec.parse_row(row.values)
+                except CellError as exc:
+                    outcome.errors.append(RowError(row.number, exc.column, exc.reason))
+                    continue
+                key = tuple(values.get(f) for f in spec.identity)
+                if key in seen:
+                    reason = f"duplicate factor {_key_text(spec, key)} (also on row {seen[key]})"
+                    outcome.errors.append(RowError(row.number, spec.identity[0], reason))
+                    continue
+                seen[key] = row.number
+                parsed.append((row.number, values))
+            outcome.warnings.extend(reader.warnings)
+        except CsvFileError as exc:
+            outcome.errors.extend(exc.errors)
+            return outcome
+        if outcome.errors and not request.skip_invalid:
+            return outcome
+        outcome.skipped_rows = sorted({e.row for e in outcome.errors} - {None})
+        if request.dry_run:
+            return outcome
+        with transaction.atomic():
+            stale = self._upsert(request.year, [v for _, v in parsed], outcome, request.actor)
+        if stale:
+            outcome.warnings.append(_stale_warning(spec, stale))
+        self._recalculate(request.year)
+        return outcome
+
+    def _upsert(self, year: int, rows: list[dict], outcome: ImportOutcome, actor) -> list:
+        spec, model = self.spec, self.spec.model
+        reason = f"{self.name} import"
+        now = timezone.now()
+        existing = {tuple(getattr(f, k) for k in spec.identity): f
+                    for f in model.objects.select_for_update().filter(year=year)}
+        new, changed, seen = [], [], set()
+        for values in rows:
+            key = tuple(values.get(k) for k in spec.identity)
+            seen.add(key)
+            factor = existing.get(key)
+            if factor is None:
+                new.append(model(year=year, last_import_at=now, updated_at=now, **values))
+                continue
+            differs = factor.is_stale or any(getattr(factor, k) != v for k, v in values.items())
+            factor.last_import_at = now
+            if differs:
+                for k, v in values.items():
+                    setattr(factor, k, v)
+                factor.is_stale = False
+                changed.append(factor)
+            else:
+                outcome.unchanged += 1
+        stale = [f for key, f in existing.items() if key not in seen and not f.is_stale]
+        for factor in stale:
+            factor.is_stale = True
+        copy_insert(model, new)
+        copy_history(model, new, history_type="+", user=actor, reason=reason)
+        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        model.objects.bulk_update(changed + stale, fields, batch_size=2000)
+        copy_history(model, changed + stale, history_type="~", user=actor, reason=reason)
+        model.objects.filter(year=year, is_stale=False).update(last_import_at=now)
+        outcome.created, outcome.updated = len(new), len(changed)
+        return stale
+
+    def _recalculate(self, year: int) -> None:
+        from modules.engine import recalculate
+        from modules.registry import KINDS
+
+        for name in self.spec.recalculates:
+            recalculate(KINDS[name], year=year)
+
+
+def _key_text(spec: FactorKindSpec, key: tuple) -> str:
+    return "(" + ", ".join(f"{f}={v!r}" for f, v in zip(spec.identity, key, strict=True)) + ")"
+
+
+def _stale_warning(spec: FactorKindSpec, stale: list):
+    from carbon.csvio import RowWarning
+
+    listed = "; ".join(_key_text(spec, tuple(getattr(f, k) for k in spec.identity)) for f in stale[:20])
+    more = f" and {len(stale) - 20} more" if len(stale) > 20 else ""
+    return RowWarning(None, None, f"{len(stale)} factors missing from this file are now flagged stale "
+                                  f"(kept, still used): {listed}{more}")

@@ -1,0 +1,141 @@
+"""Emission factors (published per year) and the reference data they are looked up with.
+
+Reference data is not per year: airports and train stations (`Location`), the institution's rooms
+(`BuildingRoom`) and yearly exchange rates (`ExchangeRate`). It is replaced or upserted by CSV import
+(`factors/importers.py`), readable by every back-office role and writable only by the global admin.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+__all__ = ["BuildingRoom", "ExchangeRate", "Location", "TransportMode", "location_natural_key"]
+
+
+# ------------------------------------------------------------------------------------ reference data
+class TransportMode(models.TextChoices):
+    PLANE = "plane", "Plane"
+    TRAIN = "train", "Train"
+
+
+def location_natural_key(*, transport_mode: str, name: str, country_code: str, latitude: float,
+                         longitude: float, iata_code: str = "") -> str:
+    """The identity a re-import matches on (reference-domain §1.11).
+
+    Airports are known by their IATA code; a station by mode, country, normalised name and
+    coordinates, because station names repeat across countries (Basel SBB / Basel Bad Bf, Berne CH / DE).
+    """
+    if transport_mode == TransportMode.PLANE and iata_code:
+        return f"plane:{iata_code.upper()}"
+    folded = " ".join(name.lower().split())
+    return f"{transport_mode}:{country_code.lower()}:{folded}:{float(latitude)!r}:{float(longitude)!r}"
+
+
+class Location(models.Model):
+    """An airport or a train station that travel entries name (plane by IATA, train by name + country)."""
+
+    transport_mode = models.CharField(max_length=8, choices=TransportMode.choices)
+    name = models.CharField(max_length=255)
+    iata_code = models.CharField("IATA code", max_length=3, blank=True, db_index=True)
+    country_code = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, upper case.")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    municipality = models.CharField(max_length=255, blank=True)
+    airport_size = models.CharField(max_length=32, blank=True, help_text="e.g. medium_airport, large_airport.")
+    continent = models.CharField(max_length=2, blank=True)
+    keywords = models.TextField(blank=True, help_text="Extra search terms.")
+    natural_key = models.CharField(max_length=500, unique=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["transport_mode", "name"]
+        indexes = [
+            # Train entries resolve a station by (mode, country, name) case-insensitively.
+            models.Index(F("transport_mode"), F("country_code"), Lower("name"), name="location_mode_cc_lname_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="location_latitude_range"),
+            models.CheckConstraint(condition=Q(longitude__gte=-180, longitude__lte=180),
+                                   name="location_longitude_range"),
+            models.CheckConstraint(condition=Q(transport_mode__in=TransportMode.values), name="location_mode_valid"),
+            models.CheckConstraint(condition=Q(country_code__regex=r"^[A-Z]{2}$"), name="location_country_iso2"),
+            models.CheckConstraint(condition=Q(iata_code="") | Q(iata_code__regex=r"^[A-Z]{3}$"),
+                                   name="location_iata_format"),
+        ]
+
+    def __str__(self) -> str:
+        code = self.iata_code or self.country_code
+        return f"{self.name} ({code}, {self.transport_mode})"
+
+
+class BuildingRoom(models.Model):
+    """A room of the institution and its surface: building-room entries look their surface up by room name."""
+
+    building_location = models.CharField(max_length=64, help_text="Site, e.g. ECUBLENS.")
+    building_name = models.CharField(max_length=64, db_index=True)
+    room_name = models.CharField(max_length=128, unique=True)
+    room_type = models.CharField(max_length=64, null=True, blank=True)
+    room_surface_square_meter = models.FloatField("surface (m²)", null=True, blank=True,
+                                                  help_text="Empty when unknown.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["building_location", "building_name", "room_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(room_surface_square_meter__gte=0), name="building_room_surface_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.room_name
+
+
+class ExchangeRate(models.Model):
+    """Yearly average rate: 1 EUR = `units_per_eur` units of `currency` (product.md §5 decision 5).
+
+    Stored rather than fetched so that a computation never depends on a network call.
+    """
+
+    year = models.PositiveSmallIntegerField()
+    currency = models.CharField(max_length=3, help_text="ISO 4217, upper case.")
+    units_per_eur = models.DecimalField(max_digits=20, decimal_places=10)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "currency"], name="exchange_rate_year_currency_unique"),
+            models.CheckConstraint(condition=Q(units_per_eur__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="exchange_rate_currency_iso"),
+            models.CheckConstraint(condition=Q(year__gte=1999, year__lte=2100), name="exchange_rate_year_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}: 1 EUR = {self.units_per_eur.normalize():f} {self.currency}"
+
+    def clean(self) -> None:
+        # Admin forms: accept "chf" as the importer does, rather than failing the format check.
+        self.currency = (self.currency or "").strip().upper()
+
+
+# ------------------------------------------------------------------------------------- emission factors
+# One model per factor kind (csv-formats.md "Factors"), each with the columns of its CSV, follows here.
+
+
+# --- Factor kinds: one model per kind, each in factors/kinds/<module>.py (discovered, not listed) ----
+def _import_factor_kinds():
+    from carbon.discovery import plain_modules
+
+    for module in plain_modules("factors.kinds"):
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                globals()[name] = value
+
+
+_import_factor_kinds()

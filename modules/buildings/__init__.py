@@ -1,0 +1,1 @@
+"""Buildings module: building rooms (with their derived embodied energy) and energy combustion."""

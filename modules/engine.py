@@ -1,0 +1,239 @@
+"""The emission engine: entries → leaf emission rows → entry totals → module and report statistics.
+
+Everything works on batches (a chunk of entries of one kind), so the same code serves a single
+form save, a 500,000-row import and a full-year recalculation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from carbon import taxonomy
+from carbon.bulk import copy_history, copy_insert
+from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus
+from carbon.taxonomy import Module
+from modules.base import Entry, Leaf
+from modules.registry import KINDS, ComputeContext, EntryKindSpec, kinds_of_module
+
+__all__ = ["entries_recompute", "emissions_delete", "module_reports_touched", "recalculate", "stats_refresh"]
+
+CHUNK = 5000
+
+
+def compute_leaves(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeContext) -> dict[int, list[Leaf]]:
+    """Leaves of each entry; an override gives exactly one leaf with its value and no factor."""
+    computed = [e for e in entries if e.kg_co2eq_override is None]
+    leaves = spec.compute(computed, ctx) if computed else {}
+    for entry in entries:
+        if entry.kg_co2eq_override is not None:
+            leaf_type = spec.override_leaf(entry) if spec.override_leaf else None
+            leaves[entry.pk] = [] if leaf_type is None else [
+                Leaf(emission_type=leaf_type, kg_co2eq=Decimal(entry.kg_co2eq_override), is_override=True)]
+    return leaves
+
+
+def emissions_delete(spec: EntryKindSpec, entry_ids: Sequence[int]) -> None:
+    if entry_ids:
+        Emission.objects.filter(kind__in=[k.value for k in spec.kinds], entry_id__in=list(entry_ids))._raw_delete(
+            Emission.objects.db)
+
+
+def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeContext, *,
+                      fresh: bool = False) -> int:
+    """Recompute and store the emissions and totals of a batch of entries. Returns rows written.
+
+    `fresh=True` skips deleting old rows (the entries were just created).
+    """
+    if not entries:
+        return 0
+    leaves = compute_leaves(spec, entries, ctx)
+    reports = _module_report_index({e.module_report_id for e in entries})
+    now = timezone.now()
+    rows: list[Emission] = []
+    totals: dict[int, Decimal | None] = {}
+    for entry in entries:
+        entry_leaves = leaves.get(entry.pk, [])
+        unit_id, year = reports[entry.module_report_id]
+        kind = spec.entry_kind(entry)
+        total = None
+        for leaf in entry_leaves:
+            kg = _kg(leaf.kg_co2eq)
+            total = kg if total is None else total + kg
+            rows.append(Emission(
+                module_report_id=entry.module_report_id, unit_id=unit_id, year=year, module=spec.module.value,
+                kind=leaf.kind or kind.value, entry_id=entry.pk, emission_type=leaf.emission_type,
+                scope=taxonomy.scope_of(leaf.emission_type), kg_co2eq=kg,
+                quantity=None if leaf.quantity is None else _kg(leaf.quantity), quantity_unit=leaf.quantity_unit,
+                factor_id=None if leaf.is_override else leaf.factor_id,
+                factor_values=leaf.factor_values, is_override=leaf.is_override, computed_at=now,
+            ))
+        totals[entry.pk] = total
+    if not fresh:
+        emissions_delete(spec, [e.pk for e in entries])
+    copy_insert(Emission, rows)
+    _store_totals(spec, totals)
+    for entry in entries:
+        entry.kg_co2eq = totals[entry.pk]
+    return len(rows)
+
+
+def _kg(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.000001"))
+
+
+def _module_report_index(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    return {pk: (unit_id, year) for pk, unit_id, year in
+            ModuleReport.objects.filter(pk__in=list(ids)).values_list("pk", "report__unit_id", "report__year_id")}
+
+
+def _store_totals(spec: EntryKindSpec, totals: dict[int, Decimal | None]) -> None:
+    """One UPDATE … FROM unnest() for the whole batch (derived value: no history)."""
+    if not totals:
+        return
+    table = connection.ops.quote_name(spec.model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET kg_co2eq = v.kg FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, kg) "
+            f"WHERE t.id = v.id",
+            [list(totals), [totals[k] for k in totals]],
+        )
+
+
+def recalculate(spec: EntryKindSpec, *, year: int, progress=None) -> int:
+    """Recompute every entry of a kind for a year (after a factor change). Does not un-validate."""
+    ctx = ComputeContext(year=year)
+    queryset = spec.model.objects.filter(module_report__report__year_id=year).order_by("pk")
+    done = 0
+    module_reports: set[int] = set()
+    last_pk = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
+        if not chunk:
+            break
+        with transaction.atomic():
+            entries_recompute(spec, chunk, ctx)
+        module_reports.update(e.module_report_id for e in chunk)
+        last_pk = chunk[-1].pk
+        done += len(chunk)
+        if progress:
+            progress(done)
+    stats_refresh(module_reports)
+    return done
+
+
+def module_reports_touched(ids: Iterable[int], *, actor=None, reason: str = "entries changed") -> None:
+    """A change to a module's own entries puts it back in progress (validated → in progress)."""
+    ids = list(ids)
+    changed = list(ModuleReport.objects.filter(pk__in=ids).exclude(status=ModuleStatus.IN_PROGRESS))
+    if not changed:
+        return
+    ModuleReport.objects.filter(pk__in=[m.pk for m in changed]).update(status=ModuleStatus.IN_PROGRESS,
+                                                                        updated_at=timezone.now())
+    for module_report in changed:
+        module_report.status = ModuleStatus.IN_PROGRESS
+    copy_history(ModuleReport, changed, history_type="~", user=actor, reason=reason)
+
+
+def stats_refresh(module_report_ids: Iterable[int]) -> None:
+    """Recompute the statistics of these module reports and of their carbon reports, in SQL."""
+    ids = sorted(set(module_report_ids))
+    if not ids:
+        return
+    sums: dict[int, list] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT module_report_id, emission_type, SUM(kg_co2eq), SUM(quantity) FROM carbon_emission "
+            "WHERE module_report_id = ANY(%s) GROUP BY module_report_id, emission_type", [ids])
+        for module_report_id, emission_type, kg, quantity in cursor.fetchall():
+            sums[module_report_id].append((emission_type, kg, quantity))
+    module_reports = list(ModuleReport.objects.filter(pk__in=ids))
+    counts = _entry_counts(module_reports)
+    now = timezone.now()
+    for module_report in module_reports:
+        module_report.stats = _stats(sums.get(module_report.pk, []), counts.get(module_report.pk, 0))
+        module_report.stats_computed_at = now
+    ModuleReport.objects.bulk_update(module_reports, ["stats", "stats_computed_at"], batch_size=2000)
+    _report_stats_refresh({m.report_id for m in module_reports})
+
+
+def _entry_counts(module_reports: list[ModuleReport]) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    by_module: dict[int, list[int]] = defaultdict(list)
+    for module_report in module_reports:
+        by_module[module_report.module].append(module_report.pk)
+    for module, ids in by_module.items():
+        for spec in kinds_of_module(Module(module)):
+            for row in (spec.model.objects.filter(module_report_id__in=ids).values("module_report_id")
+                        .order_by().annotate(n=_count())):
+                counts[row["module_report_id"]] += row["n"]
+    return counts
+
+
+def _count():
+    from django.db.models import Count
+
+    return Count("pk")
+
+
+def _stats(rows, entry_count: int) -> dict:
+    scopes = {1: Decimal(0), 2: Decimal(0), 3: Decimal(0)}
+    by_type: dict[str, Decimal] = defaultdict(Decimal)
+    by_category: dict[str, Decimal] = defaultdict(Decimal)
+    by_quantity: dict[str, Decimal] = defaultdict(Decimal)
+    for emission_type, kg, quantity in rows:
+        scopes[taxonomy.scope_of(emission_type)] += kg
+        by_category[taxonomy.category_of(emission_type)] += kg
+        for node in [emission_type, *[a.id for a in taxonomy.ancestors(emission_type)]]:
+            by_type[str(node)] += kg
+            if quantity is not None:
+                by_quantity[str(node)] += quantity
+    total = scopes[1] + scopes[2] + scopes[3]
+    return {
+        "scope1": str(scopes[1]), "scope2": str(scopes[2]), "scope3": str(scopes[3]), "total": str(total),
+        "by_emission_type": {k: str(v) for k, v in sorted(by_type.items())},
+        "by_category": {k: str(v) for k, v in sorted(by_category.items())},
+        "by_quantity": {k: str(v) for k, v in sorted(by_quantity.items())},
+        "entry_count": entry_count,
+    }
+
+
+def _report_stats_refresh(report_ids: set[int]) -> None:
+    reports = list(CarbonReport.objects.filter(pk__in=report_ids).prefetch_related("modules"))
+    now = timezone.now()
+    for report in reports:
+        merged: dict = {"scope1": Decimal(0), "scope2": Decimal(0), "scope3": Decimal(0), "total": Decimal(0),
+                        "by_category": defaultdict(Decimal), "entry_count": 0, "by_module": {}}
+        for module_report in report.modules.all():
+            stats = module_report.stats or {}
+            for key in ("scope1", "scope2", "scope3", "total"):
+                merged[key] += Decimal(stats.get(key, "0"))
+            for category, kg in stats.get("by_category", {}).items():
+                merged["by_category"][category] += Decimal(kg)
+            merged["entry_count"] += stats.get("entry_count", 0)
+            merged["by_module"][str(module_report.module)] = stats.get("total", "0")
+        report.stats = {
+            **{k: str(merged[k]) for k in ("scope1", "scope2", "scope3", "total")},
+            "by_category": {k: str(v) for k, v in sorted(merged["by_category"].items())},
+            "by_module": merged["by_module"], "entry_count": merged["entry_count"],
+        }
+        report.stats_computed_at = now
+    CarbonReport.objects.bulk_update(reports, ["stats", "stats_computed_at"], batch_size=2000)
+
+
+def on_reference_data_changed(sender, **kwargs) -> None:
+    """Re-link and recompute the kinds pointing at re-imported reference data, for every year they use."""
+    label = sender._meta.label
+    for spec in KINDS.values():
+        if label not in spec.reference_models:
+            continue
+        if spec.relink:
+            spec.relink()
+        years = (spec.model.objects.values_list("module_report__report__year_id", flat=True)
+                 .distinct().order_by())
+        for year in years:
+            recalculate(spec, year=year)

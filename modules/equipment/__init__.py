@@ -1,0 +1,1 @@
+"""Equipment module: scientific, IT and other devices and the electricity they use."""

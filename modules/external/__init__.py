@@ -1,0 +1,1 @@
+"""External cloud and AI module: cloud spend and AI usage."""

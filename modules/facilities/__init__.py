@@ -1,0 +1,1 @@
+"""Research facilities module: a unit's use of shared research and animal facilities."""

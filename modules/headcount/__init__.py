@@ -1,0 +1,1 @@
+"""Headcount module: members (one row per person) and students (one FTE total per unit)."""

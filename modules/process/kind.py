@@ -1,0 +1,55 @@
+"""Process emissions: quantity × GWP of the gas (factor by category and subcategory, else category)."""
+
+from __future__ import annotations
+
+from carbon import taxonomy
+from carbon.csvio import CellError, ColumnSpec, parse_decimal
+from carbon.taxonomy import EntryKind
+from factors.kinds.process import ProcessEmissionFactor, canonical_category
+from modules.base import Leaf
+from modules.process.models import ProcessEmission
+from modules.registry import ComputeContext, EntryKindSpec, RowContext
+
+
+def parse_row(values: dict[str, str], ctx: RowContext) -> dict:
+    try:
+        quantity = parse_decimal(values["quantity"], min=0, allow_empty=False)
+    except CellError as exc:
+        raise CellError(exc.reason, column="quantity") from None
+    return {"category": canonical_category(values["category"]), "subcategory": values.get("subcategory", ""),
+            "quantity": quantity}
+
+
+def factor_index(year: int) -> dict[tuple[str, str], ProcessEmissionFactor]:
+    return {(f.category.lower(), f.subcategory.lower()): f for f in ProcessEmissionFactor.objects.filter(year=year)}
+
+
+def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
+    factors = ctx.memo("process_factors", lambda: factor_index(ctx.year))
+    result = {}
+    for entry in entries:
+        category = entry.category.lower()
+        factor = factors.get((category, entry.subcategory.lower())) or factors.get((category, ""))
+        if factor is None:
+            result[entry.pk] = []
+            continue
+        result[entry.pk] = [Leaf(
+            emission_type=taxonomy.process_leaf(entry.category),
+            kg_co2eq=entry.quantity * factor.ef_kg_co2eq_per_unit,
+            factor_id=factor.pk, factor_values=factor.values_used(),
+        )]
+    return result
+
+
+SPEC = EntryKindSpec(
+    name="process_emission",
+    kinds=(EntryKind.process_emission,),
+    model=ProcessEmission,
+    columns=(ColumnSpec("category", required=True), ColumnSpec("subcategory"),
+             ColumnSpec("quantity", required=True), ColumnSpec("note")),
+    parse_row=parse_row,
+    compute=compute,
+    override_leaf=lambda entry: taxonomy.process_leaf(entry.category),
+    factor_kinds=("process_emission",),
+    label="Process emissions",
+)

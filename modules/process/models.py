@@ -1,0 +1,24 @@
+from django.core.validators import MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from modules.base import Entry
+
+
+class ProcessEmission(Entry):
+    """A quantity of a greenhouse gas released by a lab process (e.g. 100 kg of CO2)."""
+
+    category = models.CharField(max_length=32)
+    subcategory = models.CharField(max_length=128, blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
+
+    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+
+    class Meta(Entry.Meta):
+        constraints = [
+            *Entry.Meta.constraints,
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="process_quantity_ge_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.subcategory} {self.quantity}".strip()

@@ -1,0 +1,1 @@
+"""Purchases module: goods and services bought (by spend) and additional purchases (by mass)."""

@@ -1,0 +1,117 @@
+"""The one registry of entry kinds. The engine, the importers, the API, the admin and the exports
+all iterate it, so a new kind is added in one place (its sub-package) and every surface follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from carbon.csvio import ColumnSpec, RowWarning
+from carbon.taxonomy import EntryKind, Module
+from modules.base import Entry, Leaf
+
+__all__ = ["KINDS", "SkipRow", "ComputeContext", "EntryKindSpec", "RowContext", "kind_by_name", "kinds_of_module",
+           "register_kind", "spec_for_kind"]
+
+
+class SkipRow(Exception):  # noqa: N818  (a signal, not an error)
+    """Raised by a row parser for a row to skip with a warning (e.g. a template's scaffold row)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ComputeContext:
+    """Shared by every chunk of one computation: the year and a cache for factors and lookups."""
+
+    year: int
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, key: str, load: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = load()
+        return self.cache[key]
+
+
+@dataclass
+class RowContext:
+    """What a row parser may need besides the row: the year, lookups, and a place for warnings."""
+
+    year: int
+    row: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)
+    warnings: list[RowWarning] = field(default_factory=list)
+    per_year: bool = True  # a per-year file (replaces) or a unit file (appends)
+
+    def warn(self, column: str | None, reason: str) -> None:
+        self.warnings.append(RowWarning(self.row, column, reason))
+
+    def memo(self, key: str, load: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = load()
+        return self.cache[key]
+
+
+@dataclass(frozen=True)
+class EntryKindSpec:
+    """Everything the generic machinery needs to know about one entry kind."""
+
+    name: str  # the CSV / API name (csv-formats.md), e.g. "process_emission"
+    kinds: tuple[EntryKind, ...]  # the entry kinds this model holds (equipment: scientific, it, other)
+    model: type[Entry]
+    columns: tuple[ColumnSpec, ...]  # CSV columns, without unit_institutional_id and kg_co2eq
+    parse_row: Callable[[dict[str, str], RowContext], dict]  # → model field values; raises CellError
+    compute: Callable[[Sequence[Entry], ComputeContext], dict[int, list[Leaf]]]
+    # Emission type of an imported kg_co2eq override; None when the kind has several leaves per entry.
+    override_leaf: Callable[[Entry], int | None] | None = None
+    factor_kinds: tuple[str, ...] = ()  # factor kinds whose change recalculates this kind
+    owner_field: str | None = None  # standard users own rows where this field is their institutional id
+    standard_editable: bool = False  # standard users may enter their own rows of this kind
+    # Whole-file checks and lookups (duplicates, one query for every airport of the file …): gets
+    # (row number, the values dict parse_row returned, plus "unit"); may fill values in place; returns RowErrors.
+    validate_rows: Callable[[list[tuple[int, dict]], RowContext], list] | None = None
+    # The entry kind of one entry when the model holds several (by its category column).
+    kind_of: Callable[[Entry], EntryKind] | None = None
+    label: str = ""
+    # Reference-data models ("factors.Location" …) this kind points at: after they are re-imported,
+    # `relink()` (if given) refreshes the entries' links, then the kind is recalculated.
+    # A template's scaffold row (descriptive cells filled, no amount): reason to skip it with a warning.
+    skip_row: Callable[[dict[str, str]], str | None] | None = None
+    reference_models: tuple[str, ...] = ()
+    relink: Callable[[], None] | None = None
+
+    @property
+    def module(self) -> Module:
+        return self.kinds[0].module
+
+    def entry_kind(self, entry: Entry) -> EntryKind:
+        return self.kind_of(entry) if self.kind_of else self.kinds[0]
+
+
+KINDS: dict[str, EntryKindSpec] = {}
+
+
+def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
+    if spec.name in KINDS:
+        raise ValueError(f"entry kind {spec.name!r} registered twice")
+    KINDS[spec.name] = spec
+    return spec
+
+
+def kind_by_name(name: str) -> EntryKindSpec:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown entry kind '{name}' (known: {', '.join(sorted(KINDS))})") from None
+
+
+def spec_for_kind(kind: EntryKind) -> EntryKindSpec:
+    return next(spec for spec in KINDS.values() if kind in spec.kinds)
+
+
+def kinds_of_module(module: Module) -> list[EntryKindSpec]:
+    return [spec for spec in KINDS.values() if spec.module == module]

@@ -1,0 +1,1 @@
+"""Professional travel: plane and train trips (module 2)."""

@@ -1,0 +1,390 @@
+"""Plane and train trips: validation, place resolution and the emission formulas (reference-domain §4.2–4.3).
+
+Plane: kg = one-trip km × trips × ef × RFI of the (haul band, cabin class) factor; the leaf's quantity is
+the distance (km × trips), never multiplied by the RFI (product.md §5 decision 4).
+Train: kg = one-trip km × trips × ef of the trip's country factor, else the `RoW` factor.
+
+Places are resolved once per file: `parse_row` validates a row and leaves it pending in the row
+context; `validate_rows`, which sees every valid row of the file, resolves all the file's airports
+(or stations) in one query and fills in the location FKs and the distance of the very dicts the
+importer writes. An unknown place keeps the row with a warning and no emission; a station name
+that several stations of its country share rejects the row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.functions import Lower
+
+from carbon import taxonomy
+from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int
+from carbon.taxonomy import EntryKind
+from factors.geo import REST_OF_WORLD, plane_trip_km, train_country, train_trip_km
+from factors.kinds.travel import (
+    PLANE_CABIN_CLASSES,
+    TRAIN_CABIN_CLASSES,
+    PlaneFactorIndex,
+    TrainFactor,
+)
+from factors.models import Location, TransportMode
+from modules.base import Entry, Leaf
+from modules.registry import KINDS, ComputeContext, EntryKindSpec, RowContext
+from modules.travel.models import PlaneTrip, TrainTrip
+
+__all__ = ["PLANE", "SPECS", "TRAIN", "airports_by_code", "cabin_class", "country_code", "departure_date",
+           "iata_code", "number_of_trips", "plane_compute", "plane_parse_row", "plane_resolve", "plane_validate_rows",
+           "station_name", "stations_by_name", "train_compute", "train_parse_row", "train_resolve",
+           "train_validate_rows", "traveller"]
+
+ENDS = ("origin", "destination")
+_PLANE_PENDING = "plane_pending_rows"
+_TRAIN_PENDING = "train_pending_rows"
+
+
+# ------------------------------------------------------------------------------------- cell validators
+# One function per field, reused by the CSV parser and (later) the API serializers.
+def _cell(parser, text: str, column: str, **kwargs):
+    try:
+        return parser(text, **kwargs)
+    except CellError as exc:
+        raise CellError(exc.reason, column=column) from None
+
+
+def iata_code(text: str, column: str = "origin_iata") -> str:
+    """'gva' → 'GVA'; anything but three letters is an error (the code is kept as written, upper-cased)."""
+    code = (text or "").strip().upper()
+    if not code:
+        raise CellError("a value is required", column=column)
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise CellError(f"'{text.strip()}' is not a three-letter IATA code", column=column)
+    return code
+
+
+def country_code(text: str, column: str = "origin_country_code") -> str:
+    """'de' → 'DE'; required (a station name is only unique within its country)."""
+    code = (text or "").strip().upper()
+    if not code:
+        raise CellError("a value is required", column=column)
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise CellError(f"'{text.strip()}' is not a two-letter ISO country code", column=column)
+    return code
+
+
+def station_name(text: str, column: str = "origin_name") -> str:
+    name = (text or "").strip()
+    if not name:
+        raise CellError("a value is required", column=column)
+    if len(name) > 255:
+        raise CellError(f"at most 255 characters (got {len(name)})", column=column)
+    return name
+
+
+def traveller(text: str, column: str = "user_institutional_id") -> str:
+    value = (text or "").strip()
+    if not value:
+        raise CellError("a value is required", column=column)
+    if len(value) > 64:
+        raise CellError(f"at most 64 characters (got {len(value)})", column=column)
+    return value
+
+
+def number_of_trips(text: str, column: str = "number_of_trips") -> int:
+    """Empty means one trip."""
+    trips = _cell(parse_int, text, column, min=1)
+    return 1 if trips is None else trips
+
+
+def cabin_class(text: str, choices: Sequence[str], column: str = "cabin_class") -> str:
+    return _cell(parse_choice, text, column, choices=choices, allow_empty=False)
+
+
+def departure_date(text: str, year: int | None = None, warn=None, column: str = "departure_date") -> date | None:
+    """Optional; a date outside the campaign year is accepted with a warning (`warn(column, reason)`)."""
+    day = _cell(parse_date, text, column)
+    if day is not None and year is not None and day.year != year and warn is not None:
+        warn(column, f"departure date {day.isoformat()} is not in {year}")
+    return day
+
+
+def _common(values: dict[str, str], ctx: RowContext, cabins: Sequence[str]) -> dict:
+    return {
+        "user_institutional_id": traveller(values["user_institutional_id"]),
+        "departure_date": departure_date(values.get("departure_date", ""), ctx.year, ctx.warn),
+        "number_of_trips": number_of_trips(values.get("number_of_trips", "")),
+        "cabin_class": cabin_class(values["cabin_class"], cabins),
+        "origin": None, "destination": None, "distance_km": None,  # filled by *_resolve
+    }
+
+
+# ------------------------------------------------------------------------------------------ places
+def airports_by_code(codes: Iterable[str]) -> dict[str, Location]:
+    """IATA code → airport, in one query."""
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    airports = Location.objects.filter(transport_mode=TransportMode.PLANE, iata_code__in=codes)
+    return {loc.iata_code: loc for loc in airports.only("id", "iata_code", "country_code", "latitude", "longitude")}
+
+
+def stations_by_name(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Location]]:
+    """(country code, station name) → the train stations of that country with that name (trimmed,
+    case-insensitive), in one query. Several stations for one key = an ambiguous name."""
+    wanted = {(cc, name.strip().lower()) for cc, name in pairs}
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], list[Location]] = defaultdict(list)
+    queryset = (Location.objects.filter(transport_mode=TransportMode.TRAIN,
+                                        country_code__in={cc for cc, _ in wanted})
+                .annotate(lname=Lower("name")).filter(lname__in={name for _, name in wanted})
+                .only("id", "name", "country_code", "latitude", "longitude").order_by("pk"))
+    for loc in queryset:
+        key = (loc.country_code, loc.lname)
+        if key in wanted:
+            found[key].append(loc)
+    return found
+
+
+def _distance(values: dict, trip_km) -> None:
+    origin, destination = values["origin"], values["destination"]
+    values["distance_km"] = trip_km(origin, destination) if origin and destination else None
+
+
+def plane_resolve(rows: list[tuple[int, dict]], warn) -> None:
+    """Set the airport FKs and the one-trip distance of plane rows (number, field values), in place."""
+    airports = airports_by_code(v[f"{end}_iata"] for _, v in rows for end in ENDS)
+    for number, values in rows:
+        for end in ENDS:
+            code = values[f"{end}_iata"]
+            values[end] = airports.get(code)
+            if values[end] is None:
+                warn(number, f"{end}_iata", f"unknown airport '{code}'")
+        _distance(values, plane_trip_km)
+
+
+def train_resolve(rows: list[tuple[int, dict]], warn) -> list[RowError]:
+    """Set the station FKs and the one-trip distance of train rows, in place; ambiguous names → errors."""
+    stations = stations_by_name((v[f"{end}_country_code"], v[f"{end}_name"]) for _, v in rows for end in ENDS)
+    errors = []
+    for number, values in rows:
+        for end in ENDS:
+            name, cc = values[f"{end}_name"], values[f"{end}_country_code"]
+            matches = stations.get((cc, name.strip().lower()), [])
+            if len(matches) > 1:
+                errors.append(RowError(number, f"{end}_name",
+                                       f"ambiguous station '{name}': {len(matches)} matches in {cc}"))
+            elif not matches:
+                warn(number, f"{end}_name", f"unknown station '{name}' in {cc}")
+            values[end] = matches[0] if len(matches) == 1 else None
+        _distance(values, train_trip_km)
+    return errors
+
+
+# -------------------------------------------------------------------------------------- travellers
+def _traveller_warnings(rows: list[tuple[int, dict]], ctx: RowContext) -> list[RowWarning]:
+    """Decision 18: a traveller missing from the unit's headcount that year is accepted with a warning.
+
+    Checked against the `member` kind when it is registered; a unit with no headcount at all gets one
+    warning instead of one per row (its headcount is probably not imported yet).
+    """
+    member = KINDS.get("member")
+    if member is None or not rows:
+        return []
+    try:
+        member.model._meta.get_field("user_institutional_id")
+    except FieldDoesNotExist:
+        return []
+    units = {values["unit"].pk: values["unit"] for _, values in rows}
+    known = set(member.model.objects.filter(module_report__report__year_id=ctx.year,
+                                            module_report__report__unit_id__in=list(units))
+                .values_list("module_report__report__unit_id", "user_institutional_id").distinct())
+    staffed = {unit_id for unit_id, _ in known}
+    warnings = [RowWarning(None, "user_institutional_id",
+                           f"unit {unit.institutional_id} has no headcount members in {ctx.year}: "
+                           f"its travellers cannot be checked") for unit_id, unit in units.items()
+                if unit_id not in staffed]
+    for number, values in rows:
+        unit = values["unit"]
+        if unit.pk in staffed and (unit.pk, values["user_institutional_id"]) not in known:
+            warnings.append(RowWarning(number, "user_institutional_id",
+                                       f"traveller '{values['user_institutional_id']}' is not in the headcount "
+                                       f"of unit {unit.institutional_id} in {ctx.year}"))
+    return warnings
+
+
+def _pending(ctx: RowContext, key: str, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """The importer's own value dicts of the valid rows (`rows` carries copies with the unit added)."""
+    pending = ctx.memo(key, dict)
+    return [(number, pending[number]) for number, _ in rows if number in pending]
+
+
+def _warn_into(ctx: RowContext):
+    return lambda number, column, reason: ctx.warnings.append(RowWarning(number, column, reason))
+
+
+# --------------------------------------------------------------------------------------------- plane
+def plane_parse_row(values: dict[str, str], ctx: RowContext) -> dict:
+    parsed = {"origin_iata": iata_code(values["origin_iata"], "origin_iata"),
+              "destination_iata": iata_code(values["destination_iata"], "destination_iata"),
+              **_common(values, ctx, PLANE_CABIN_CLASSES)}
+    ctx.memo(_PLANE_PENDING, dict)[ctx.row] = parsed
+    return parsed
+
+
+def plane_validate_rows(rows: list[tuple[int, dict]], ctx: RowContext) -> list[RowError]:
+    plane_resolve(_pending(ctx, _PLANE_PENDING, rows), _warn_into(ctx))
+    ctx.warnings.extend(_traveller_warnings(rows, ctx))
+    return []
+
+
+def _places(entries: Sequence[Entry], model, ctx: ComputeContext) -> dict[int, tuple[float, float]]:
+    """Location id → (lat, lon) for the entries' ends: from the FK objects already loaded (an import),
+    else one query per chunk; cached for the whole computation."""
+    known = ctx.memo(f"{model._meta.model_name}_places", dict)
+    fields = [model._meta.get_field(end) for end in ENDS]
+    missing = set()
+    for entry in entries:
+        for field in fields:
+            if field.is_cached(entry) and (loc := field.get_cached_value(entry)) is not None and loc.pk:
+                known[loc.pk] = (loc.latitude, loc.longitude)
+            pk = getattr(entry, field.attname)
+            if pk is not None and pk not in known:
+                missing.add(pk)
+    if missing:
+        known.update({pk: (lat, lon) for pk, lat, lon in
+                      Location.objects.filter(pk__in=missing).values_list("pk", "latitude", "longitude")})
+    return known
+
+
+def _ends(entry: Entry, places: dict) -> tuple | None:
+    origin, destination = places.get(entry.origin_id), places.get(entry.destination_id)
+    return (origin, destination) if origin and destination else None
+
+
+def plane_compute(entries: Sequence[PlaneTrip], ctx: ComputeContext) -> dict[int, list[Leaf]]:
+    factors = ctx.memo("plane_factors", lambda: PlaneFactorIndex.for_year(ctx.year))
+    places = _places(entries, PlaneTrip, ctx)
+    result = {}
+    for entry in entries:
+        ends = _ends(entry, places)
+        trip_km = None if ends is None else plane_trip_km(*ends)
+        factor = None if trip_km is None else factors.factor(trip_km, entry.cabin_class)
+        if factor is None:  # unknown airport, or no factor for the band and cabin class
+            result[entry.pk] = []
+            continue
+        distance = Decimal(trip_km) * entry.number_of_trips
+        result[entry.pk] = [Leaf(
+            emission_type=taxonomy.plane_leaf(entry.cabin_class),
+            kg_co2eq=distance * factor.ef_kg_co2eq_per_km * factor.rfi_adjustment,
+            quantity=distance, quantity_unit="km",
+            factor_id=factor.pk, factor_values=factor.values_used(),
+        )]
+    return result
+
+
+# --------------------------------------------------------------------------------------------- train
+def train_parse_row(values: dict[str, str], ctx: RowContext) -> dict:
+    parsed = {"origin_name": station_name(values["origin_name"], "origin_name"),
+              "origin_country_code": country_code(values["origin_country_code"], "origin_country_code"),
+              "destination_name": station_name(values["destination_name"], "destination_name"),
+              "destination_country_code": country_code(values["destination_country_code"],
+                                                       "destination_country_code"),
+              **_common(values, ctx, TRAIN_CABIN_CLASSES)}
+    ctx.memo(_TRAIN_PENDING, dict)[ctx.row] = parsed
+    return parsed
+
+
+def train_validate_rows(rows: list[tuple[int, dict]], ctx: RowContext) -> list[RowError]:
+    errors = train_resolve(_pending(ctx, _TRAIN_PENDING, rows), _warn_into(ctx))
+    bad = {e.row for e in errors}
+    ctx.warnings.extend(_traveller_warnings([r for r in rows if r[0] not in bad], ctx))
+    return errors
+
+
+def train_factor_index(year: int) -> dict[str, TrainFactor]:
+    return {f.country_code: f for f in TrainFactor.objects.filter(year=year)}
+
+
+def train_compute(entries: Sequence[TrainTrip], ctx: ComputeContext) -> dict[int, list[Leaf]]:
+    factors = ctx.memo("train_factors", lambda: train_factor_index(ctx.year))
+    places = _places(entries, TrainTrip, ctx)
+    result = {}
+    for entry in entries:
+        ends = _ends(entry, places)
+        country = train_country(entry.origin_country_code, entry.destination_country_code)
+        factor = factors.get(country) or factors.get(REST_OF_WORLD)
+        if ends is None or factor is None:  # unknown station, or no factor for the country nor RoW
+            result[entry.pk] = []
+            continue
+        distance = Decimal(train_trip_km(*ends)) * entry.number_of_trips
+        result[entry.pk] = [Leaf(
+            emission_type=taxonomy.train_leaf(entry.cabin_class),
+            kg_co2eq=distance * factor.ef_kg_co2eq_per_km,
+            quantity=distance, quantity_unit="km",
+            factor_id=factor.pk, factor_values=factor.values_used(),
+        )]
+    return result
+
+
+# ------------------------------------------------------------------------------------------- specs
+_TRIP_COLUMNS = (ColumnSpec("user_institutional_id", required=True), ColumnSpec("departure_date"),
+                 ColumnSpec("number_of_trips"), ColumnSpec("cabin_class", required=True), ColumnSpec("note"))
+
+PLANE = EntryKindSpec(
+    name="plane",
+    kinds=(EntryKind.plane,),
+    model=PlaneTrip,
+    columns=(ColumnSpec("origin_iata", required=True), ColumnSpec("destination_iata", required=True),
+             *_TRIP_COLUMNS),
+    parse_row=plane_parse_row,
+    compute=plane_compute,
+    override_leaf=lambda entry: taxonomy.plane_leaf(entry.cabin_class),
+    factor_kinds=("plane",),
+    owner_field="user_institutional_id",
+    standard_editable=True,
+    validate_rows=plane_validate_rows,
+    label="Plane trips",
+    reference_models=("factors.Location",),
+    relink=lambda: relink_trips(PlaneTrip, ("origin_iata", "destination_iata"), plane_resolve),
+)
+
+TRAIN = EntryKindSpec(
+    name="train",
+    kinds=(EntryKind.train,),
+    model=TrainTrip,
+    columns=(ColumnSpec("origin_name", required=True), ColumnSpec("origin_country_code", required=True),
+             ColumnSpec("destination_name", required=True), ColumnSpec("destination_country_code", required=True),
+             *_TRIP_COLUMNS),
+    parse_row=train_parse_row,
+    compute=train_compute,
+    override_leaf=lambda entry: taxonomy.train_leaf(entry.cabin_class),
+    factor_kinds=("train",),
+    owner_field="user_institutional_id",
+    standard_editable=True,
+    validate_rows=train_validate_rows,
+    label="Train trips",
+    reference_models=("factors.Location",),
+    relink=lambda: relink_trips(TrainTrip, ("origin_name", "origin_country_code", "destination_name",
+                                            "destination_country_code"), train_resolve),
+)
+
+
+def relink_trips(model, fields: tuple[str, ...], resolve) -> None:
+    """After a locations import: point every trip at its places again (by the code or name typed)."""
+    trips = list(model.objects.only("pk", "origin_id", "destination_id", "distance_km", *fields))
+    rows = [(trip.pk, {f: getattr(trip, f) for f in fields}) for trip in trips]
+    resolve(rows, lambda *args: None)  # ambiguity and unknown places were reported at import
+    changed = []
+    for trip, (_, values) in zip(trips, rows, strict=True):
+        new = (getattr(values["origin"], "pk", None), getattr(values["destination"], "pk", None),
+               values["distance_km"])
+        if new != (trip.origin_id, trip.destination_id, trip.distance_km):
+            trip.origin_id, trip.destination_id, trip.distance_km = new
+            changed.append(trip)
+    model.objects.bulk_update(changed, ["origin", "destination", "distance_km"], batch_size=5000)
+
+SPECS = [PLANE, TRAIN]
