@@ -132,3 +132,6 @@ class CarbonReportAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from carbon import admin_jobs  # noqa: E402,F401  (the pipelines console registers itself)

@@ -387,6 +387,8 @@ class CsvReader:
                     if used > width:
                         error = RowError(number, None, f"too many cells: the header has {width} columns "
                                                        f"but this row has {used}")
+                if error is None:
+                    error = _formula_error(number, values)
                 yield CsvRow(number, values, error)
         except csv.Error as exc:
             raise CsvFileError([RowError(number + 1, None, f"malformed CSV: {exc}")]) from exc
@@ -547,6 +549,15 @@ def is_formula_injection(text: object) -> bool:
     if not isinstance(text, str) or not (stripped := text.lstrip(" ")):
         return False
     return stripped[0] in _DANGEROUS_FIRST and not _NUMBER_RE.fullmatch(stripped.rstrip(" "))
+
+
+def _formula_error(number: int, values: dict[str, str]) -> RowError | None:
+    """Imports refuse cells a spreadsheet would run as a formula (a lone '-' means "unknown")."""
+    for name, text in values.items():
+        if text and text != "-" and is_formula_injection(text):
+            return RowError(number, name, f"'{text[:20]}' looks like a spreadsheet formula "
+                                          f"(starts with '{text[0]}'); formulas are not accepted")
+    return None
 
 
 def sanitize_cell_for_export(value: object) -> str:

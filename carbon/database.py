@@ -25,6 +25,9 @@ def database_config(base_dir: Path) -> dict:
     else:
         config = _embedded_database(base_dir / ".data" / "pg")
     config.setdefault("TEST", {})
+    # Worker processes started by the test suite are pointed at the test database this way.
+    if os.environ.get("CARBON_DATABASE_NAME"):
+        config["NAME"] = os.environ["CARBON_DATABASE_NAME"]
     return config
 
 

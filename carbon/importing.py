@@ -25,6 +25,9 @@ class ImportRequest:
     skip_invalid: bool = False
     actor: Any = None
     progress: Callable[[int], None] | None = None  # called with the number of rows read so far
+    # In a pipeline, recalculations and statistics are separate jobs: the importer reports what
+    # they must cover (outcome.recalculate, outcome.module_reports) instead of doing them inline.
+    defer_followups: bool = False
 
 
 @dataclass
@@ -39,6 +42,8 @@ class ImportOutcome:
     warnings: list[RowWarning] = field(default_factory=list)
     skipped_rows: list[int] = field(default_factory=list)
     dry_run: bool = False
+    recalculate: list[str] = field(default_factory=list)  # entry kinds to recompute (deferred)
+    module_reports: list[int] = field(default_factory=list)  # statistics to refresh (deferred)
 
     @property
     def written(self) -> bool:

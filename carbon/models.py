@@ -12,6 +12,7 @@ from carbon.taxonomy import EntryKind, Module
 __all__ = [
     "CarbonReport",
     "Emission",
+    "RecalculationState",
     "ModuleReport",
     "ModuleSetting",
     "ModuleStatus",
@@ -241,3 +242,56 @@ class Emission(models.Model):
 
     def __str__(self) -> str:
         return f"{EntryKind(self.kind).label} #{self.entry_id}: {self.kg_co2eq} kg"
+
+
+class RecalculationState(models.Model):
+    """Whether an entry kind's emissions of a year reflect its current factors.
+
+    Factor imports and edits stamp `factors_changed_at`; a finished recalculation stamps
+    `recalculated_at` (its history is the trail of recalculations: who, when, how many entries).
+    """
+
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=64, help_text="Entry kind (CSV name).")
+    factors_changed_at = models.DateTimeField(null=True, blank=True)
+    recalculated_at = models.DateTimeField(null=True, blank=True)
+    entries_recalculated = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "kind"]
+        constraints = [models.UniqueConstraint(fields=["year", "kind"], name="one_recalc_state_per_year_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}"
+
+    @property
+    def needs_recalculation(self) -> bool:
+        return bool(self.factors_changed_at and (self.recalculated_at is None
+                                                 or self.recalculated_at < self.factors_changed_at))
+
+    @classmethod
+    def factors_changed(cls, *, year: int, kinds, actor=None, reason: str = "factors changed") -> None:
+        from django.utils import timezone
+
+        for kind in kinds:
+            state, _ = cls.objects.get_or_create(year=year, kind=kind)
+            state.factors_changed_at = timezone.now()
+            state._change_reason = reason
+            state._history_user = actor
+            state.save()
+
+    @classmethod
+    def recalculated(cls, *, year: int, kind: str, entries: int, actor=None) -> None:
+        from django.utils import timezone
+
+        state, _ = cls.objects.get_or_create(year=year, kind=kind)
+        state.recalculated_at = timezone.now()
+        state.entries_recalculated = entries
+        state._change_reason = f"recalculated {entries} {kind} entries"
+        state._history_user = actor
+        state.save()
+
+
+from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline, PipelineStatus, Worker  # noqa: E402,F401

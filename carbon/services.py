@@ -70,11 +70,17 @@ def year_create_reports(*, year: int, unit_ids, actor=None, reason: str = "") ->
     return len(new_reports), len(module_reports)
 
 
+# Later apps add checks here (reporting adds "no module is incomplete"): callable(config) -> [reasons].
+OPEN_YEAR_CHECKS: list = []
+
+
 def year_open_blockers(config: YearConfiguration) -> list[str]:
     """Why a year cannot be opened yet (empty when it can)."""
     blockers = []
     if config.configuration_completed is None:
         blockers.append("the year's configuration is not completed (create the year's reports first)")
+    for check in OPEN_YEAR_CHECKS:
+        blockers.extend(check(config))
     return blockers
 
 

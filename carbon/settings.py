@@ -31,7 +31,6 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +52,8 @@ INSTALLED_APPS = [
     "modules",
     "reporting",
     "audit",
+    # Last: its autodiscovery imports every admin.py after the apps' ready() filled the kind registries.
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(BASE_DIR)}
+# A second connection to the same database: job progress and heartbeats commit through it while the
+# job's data transaction is still open on `default` (docs/architecture.md "Job machinery").
+DATABASES["jobs"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", 120))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "units.User"

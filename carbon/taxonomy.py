@@ -15,12 +15,20 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 
 def _norm(text: object) -> str:
     """'Natural gas' / 'natural-gas' / ' NATURAL_GAS ' -> 'natural_gas'."""
-    return re.sub(r"[\s\-]+", "_", str(text).strip().lower())
+    return _norm_text(str(text))
+
+
+@lru_cache(maxsize=8192)  # called for every row of large files with a handful of distinct values
+def _norm_text(text: str) -> str:
+    return _NORM_RE.sub("_", text.strip().lower())
+
+
+_NORM_RE = re.compile(r"[\s\-]+")
 
 
 class _Choices(enum.IntEnum):

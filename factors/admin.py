@@ -47,3 +47,6 @@ class ExchangeRateAdmin(ScopedAdmin):
     list_display = ("year", "currency", "units_per_eur")
     list_filter = ("year", "currency")
     search_fields = ("currency",)
+
+
+from factors import admin_kinds  # noqa: E402,F401  (one admin per factor kind, from the registry)

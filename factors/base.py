@@ -34,9 +34,14 @@ class Factor(models.Model):
         abstract = True
 
     def values_used(self) -> dict:
-        """The factor's numbers, copied onto each emission row that used them."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in self._meta.concrete_fields
+        """The factor's numbers, copied onto each emission row that used them (computed once per
+        loaded factor: a recalculation asks for it once per entry)."""
+        cached = self.__dict__.get("_values_used")
+        if cached is None:
+            cached = self.__dict__["_values_used"] = {
+                f.name: _jsonable(getattr(self, f.name)) for f in self._meta.concrete_fields
                 if f.name in self.VALUE_FIELDS}
+        return cached
 
     VALUE_FIELDS: tuple[str, ...] = ()
 
@@ -123,9 +128,17 @@ class FactorImporter:
             return outcome
         with transaction.atomic():
             stale = self._upsert(request.year, [v for _, v in parsed], outcome, request.actor)
+            if outcome.created or outcome.updated or stale:
+                from carbon.models import RecalculationState
+
+                RecalculationState.factors_changed(year=request.year, kinds=spec.recalculates, actor=request.actor,
+                                                   reason=f"{self.name} import")
         if stale:
             outcome.warnings.append(_stale_warning(spec, stale))
-        self._recalculate(request.year)
+        if request.defer_followups:
+            outcome.recalculate = list(spec.recalculates)
+        else:
+            self._recalculate(request.year)
         return outcome
 
     def _upsert(self, year: int, rows: list[dict], outcome: ImportOutcome, actor) -> list:

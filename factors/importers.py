@@ -88,7 +88,8 @@ class _ReferenceImporter:
         with transaction.atomic():
             self._write(parsed, outcome, request.actor, reason or self.reason)
         # Entries that point at this reference data are re-linked and recomputed (modules listen).
-        reference_data_changed.send(sender=self.model)
+        if outcome.created or outcome.updated or outcome.deleted:
+            reference_data_changed.send(sender=self.model)
         return outcome
 
     # -- per kind -------------------------------------------------------------------------------

@@ -19,3 +19,6 @@ class ModulesConfig(AppConfig):
         from modules.engine import on_reference_data_changed
 
         reference_data_changed.connect(on_reference_data_changed, dispatch_uid="modules-reference-data")
+        from modules import jobs
+
+        jobs.register()

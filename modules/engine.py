@@ -6,23 +6,25 @@ form save, a 500,000-row import and a full-year recalculation.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from carbon import taxonomy
-from carbon.bulk import copy_history, copy_insert
-from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus
+from carbon.bulk import allocate_ids, copy_history, copy_tuples
+from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, kinds_of_module
 
 __all__ = ["entries_recompute", "emissions_delete", "module_reports_touched", "recalculate", "stats_refresh"]
 
-CHUNK = 5000
+CHUNK = 10000
 
 
 def compute_leaves(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeContext) -> dict[int, list[Leaf]]:
@@ -39,51 +41,71 @@ def compute_leaves(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeCo
 
 def emissions_delete(spec: EntryKindSpec, entry_ids: Sequence[int]) -> None:
     if entry_ids:
-        Emission.objects.filter(kind__in=[k.value for k in spec.kinds], entry_id__in=list(entry_ids))._raw_delete(
-            Emission.objects.db)
+        # Array parameters: one bound value instead of thousands of placeholders.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM carbon_emission WHERE kind = ANY(%s) AND entry_id = ANY(%s)",
+                           [[k.value for k in spec.kinds], list(entry_ids)])
 
 
 def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeContext, *,
                       fresh: bool = False) -> int:
     """Recompute and store the emissions and totals of a batch of entries. Returns rows written.
 
-    `fresh=True` skips deleting old rows (the entries were just created).
+    `fresh=True` is for entries about to be inserted (ids already allocated): no old rows to delete,
+    and the totals are left on the objects for the caller's COPY instead of an UPDATE.
     """
     if not entries:
         return 0
     leaves = compute_leaves(spec, entries, ctx)
     reports = _module_report_index({e.module_report_id for e in entries})
     now = timezone.now()
-    rows: list[Emission] = []
+    module = spec.module.value
+    rows: list[tuple] = []
     totals: dict[int, Decimal | None] = {}
     for entry in entries:
         entry_leaves = leaves.get(entry.pk, [])
         unit_id, year = reports[entry.module_report_id]
-        kind = spec.entry_kind(entry)
+        kind = spec.entry_kind(entry).value if entry_leaves else None
         total = None
         for leaf in entry_leaves:
             kg = _kg(leaf.kg_co2eq)
             total = kg if total is None else total + kg
-            rows.append(Emission(
-                module_report_id=entry.module_report_id, unit_id=unit_id, year=year, module=spec.module.value,
-                kind=leaf.kind or kind.value, entry_id=entry.pk, emission_type=leaf.emission_type,
-                scope=taxonomy.scope_of(leaf.emission_type), kg_co2eq=kg,
-                quantity=None if leaf.quantity is None else _kg(leaf.quantity), quantity_unit=leaf.quantity_unit,
-                factor_id=None if leaf.is_override else leaf.factor_id,
-                factor_values=leaf.factor_values, is_override=leaf.is_override, computed_at=now,
-            ))
+            rows.append((entry.module_report_id, unit_id, year, module, leaf.kind or kind, entry.pk,
+                         leaf.emission_type, _scope(leaf.emission_type), kg,
+                         None if leaf.quantity is None else _kg(leaf.quantity), leaf.quantity_unit,
+                         None if leaf.is_override else leaf.factor_id,
+                         _json(leaf.factor_values), leaf.is_override, now))
         totals[entry.pk] = total
     if not fresh:
         emissions_delete(spec, [e.pk for e in entries])
-    copy_insert(Emission, rows)
-    _store_totals(spec, totals)
+    if rows:
+        ids = allocate_ids(Emission, len(rows))
+        copy_tuples(Emission._meta.db_table, EMISSION_COLUMNS,
+                    (row + (pk,) for row, pk in zip(rows, ids, strict=True)))
+    if not fresh:
+        _store_totals(spec, totals)
     for entry in entries:
         entry.kg_co2eq = totals[entry.pk]
     return len(rows)
 
 
+EMISSION_COLUMNS = ["module_report_id", "unit_id", "year", "module", "kind", "entry_id", "emission_type", "scope",
+                    "kg_co2eq", "quantity", "quantity_unit", "factor_id", "factor_values", "is_override",
+                    "computed_at", "id"]
+_QUANTUM = Decimal("0.000001")
+
+
+@cache
+def _scope(emission_type: int) -> int:
+    return taxonomy.scope_of(emission_type)
+
+
+def _json(values: dict) -> str:
+    return json.dumps(values, default=str) if values else "{}"
+
+
 def _kg(value) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.000001"))
+    return (value if isinstance(value, Decimal) else Decimal(value)).quantize(_QUANTUM)
 
 
 def _module_report_index(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -104,10 +126,18 @@ def _store_totals(spec: EntryKindSpec, totals: dict[int, Decimal | None]) -> Non
         )
 
 
-def recalculate(spec: EntryKindSpec, *, year: int, progress=None) -> int:
-    """Recompute every entry of a kind for a year (after a factor change). Does not un-validate."""
+def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats: bool = True,
+                touched: set[int] | None = None, actor=None) -> int:
+    """Recompute every entry of a kind for a year (after a factor change). Does not un-validate.
+
+    In a pipeline the statistics are the aggregation job's: pass `refresh_stats=False` and a
+    `touched` set to collect the module reports to refresh.
+    """
     ctx = ComputeContext(year=year)
-    queryset = spec.model.objects.filter(module_report__report__year_id=year).order_by("pk")
+    module_report_ids = list(ModuleReport.objects.filter(report__year_id=year, module=spec.module.value)
+                             .values_list("pk", flat=True))
+    queryset = (spec.model.objects.filter(module_report_id__in=module_report_ids).order_by("pk")
+                .defer("created_at", "updated_at"))
     done = 0
     module_reports: set[int] = set()
     last_pk = 0
@@ -122,7 +152,11 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None) -> int:
         done += len(chunk)
         if progress:
             progress(done)
-    stats_refresh(module_reports)
+    if touched is not None:
+        touched.update(module_reports)
+    if refresh_stats:
+        stats_refresh(module_reports)
+    RecalculationState.recalculated(year=year, kind=spec.name, entries=done, actor=actor)
     return done
 
 
@@ -157,8 +191,21 @@ def stats_refresh(module_report_ids: Iterable[int]) -> None:
     for module_report in module_reports:
         module_report.stats = _stats(sums.get(module_report.pk, []), counts.get(module_report.pk, 0))
         module_report.stats_computed_at = now
-    ModuleReport.objects.bulk_update(module_reports, ["stats", "stats_computed_at"], batch_size=2000)
+    _write_stats(ModuleReport, {m.pk: m.stats for m in module_reports}, now)
     _report_stats_refresh({m.report_id for m in module_reports})
+
+
+def _write_stats(model, stats: dict[int, dict], when) -> None:
+    """One UPDATE … FROM unnest() for all rows (derived values: no history, no per-row CASE)."""
+    if not stats:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET stats = v.stats::jsonb, stats_computed_at = %s "
+            f"FROM unnest(%s::bigint[], %s::text[]) AS v(id, stats) WHERE t.id = v.id",
+            [when, list(stats), [json.dumps(stats[k]) for k in stats]],
+        )
 
 
 def _entry_counts(module_reports: list[ModuleReport]) -> dict[int, int]:
@@ -222,7 +269,7 @@ def _report_stats_refresh(report_ids: set[int]) -> None:
             "by_module": merged["by_module"], "entry_count": merged["entry_count"],
         }
         report.stats_computed_at = now
-    CarbonReport.objects.bulk_update(reports, ["stats", "stats_computed_at"], batch_size=2000)
+    _write_stats(CarbonReport, {r.pk: r.stats for r in reports}, now)
 
 
 def on_reference_data_changed(sender, **kwargs) -> None:

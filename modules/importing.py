@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from carbon.bulk import copy_history, copy_insert, delete_ids, history_from_ids
+from carbon.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
 from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
 from carbon.importing import ImportOutcome, ImportRequest, register
 from carbon.models import CarbonReport, ModuleReport, YearConfiguration
@@ -117,6 +117,7 @@ class EntryImporter:
         outcome.skipped_rows = sorted(bad - {None})
         parsed = [p for p in parsed if p[0] not in bad]
         if request.dry_run:
+            outcome.created = len(parsed)  # what a real run would create
             return outcome
         with transaction.atomic():
             self._write(request, parsed, outcome, per_year)
@@ -159,15 +160,21 @@ class EntryImporter:
                 batch.append(model(module_report_id=module_report_id, source=source, created_by=actor,
                                    created_at=now, updated_at=now, **values))
                 touched.add(module_report_id)
-            copy_insert(model, batch)
-            copy_history(model, batch, history_type="+", user=actor, reason=reason, when=now)
+            for entry, pk in zip(batch, allocate_ids(model, len(batch)), strict=True):
+                entry.pk = pk
+            # Emissions first: the totals then go into the entries' own COPY (no UPDATE afterwards).
             entries_recompute(spec, batch, ctx, fresh=True)
+            copy_insert(model, batch, assign_ids=False)
+            copy_history(model, batch, history_type="+", user=actor, reason=reason, when=now)
             created += len(batch)
             if request.progress:
                 request.progress(created)
         outcome.created = created
         module_reports_touched(touched, actor=actor, reason=reason)
-        stats_refresh(touched)
+        if request.defer_followups:
+            outcome.module_reports = sorted(touched)
+        else:
+            stats_refresh(touched)
 
 
 def _module_reports(year: int, spec: EntryKindSpec, units: set[Unit]) -> dict[int, int]:

@@ -42,6 +42,9 @@ def test_open_year_requires_completed_configuration(db):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("open_year", "2031")
     year_create(year=2030)
+    with pytest.raises(CommandError, match="missing_factor"):
+        call_command("open_year", "2030")  # no factors yet: every enabled module is incomplete
+    ModuleSetting.objects.filter(year=2030).update(enabled=False)  # disabled modules are never incomplete
     call_command("open_year", "2030")
     assert YearConfiguration.objects.get(year=2030).is_started
 
@@ -66,6 +69,7 @@ def test_admin_creates_and_opens_a_year(client, tree):
     response = client.post(reverse("admin:carbon_yearconfiguration_add"), {"year": "2026"})
     assert response.status_code == 302
     assert CarbonReport.objects.filter(year=2026).count() == 7
+    ModuleSetting.objects.filter(year=2026).update(enabled=False)  # nothing mandatory left
     response = client.post(reverse("admin:carbon_yearconfiguration_changelist"),
                            {"action": "open_selected_years", "_selected_action": ["2026"]})
     assert response.status_code == 302

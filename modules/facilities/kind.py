@@ -186,7 +186,7 @@ def compute_research_facility(entries, ctx: ComputeContext) -> dict[int, list[Le
         result[entry.pk] = []
         if factor is None or not same_unit(entry.use_unit, factor.use_unit):
             continue
-        values = factor.values_used()
+        values = dict(factor.values_used())  # extended below: never mutate the cached dict
         total = factor.kg_co2eq_sum
         if total is None:
             if factor.researchfacility_id not in emissions:
@@ -211,7 +211,7 @@ def compute_animal_facility(entries, ctx: ComputeContext) -> dict[int, list[Leaf
         terms = animal_terms(factor, sums.get(factor.researchfacility_id))
         if not terms:
             continue
-        values = factor.values_used()
+        values = dict(factor.values_used())  # extended below: never mutate the cached dict
         kg = Decimal(0)
         for source, share, total, computed in terms:
             if factor.total_use:

@@ -16,8 +16,12 @@ def parse_row(values: dict[str, str], ctx: RowContext) -> dict:
         quantity = parse_decimal(values["quantity"], min=0, allow_empty=False)
     except CellError as exc:
         raise CellError(exc.reason, column="quantity") from None
-    return {"category": canonical_category(values["category"]), "subcategory": values.get("subcategory", ""),
-            "quantity": quantity}
+    category, subcategory = canonical_category(values["category"]), values.get("subcategory", "")
+    factors = ctx.memo("process_factors", lambda: factor_index(ctx.year))
+    if not (factors.get((category.lower(), subcategory.lower())) or factors.get((category.lower(), ""))):
+        ctx.warn("category", f"no {ctx.year} factor for {category}"
+                             f"{'/' + subcategory if subcategory else ''}: kept without emission")
+    return {"category": category, "subcategory": subcategory, "quantity": quantity}
 
 
 def factor_index(year: int) -> dict[tuple[str, str], ProcessEmissionFactor]:

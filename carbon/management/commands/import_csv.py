@@ -33,9 +33,9 @@ class Command(BaseCommand):
             raise CommandError(f"{kind} files are per year: --year is required")
         if unit_cf and not importer.accepts_unit:
             raise CommandError(f"{kind} files do not take --unit")
-        if background:
-            raise CommandError("--background needs the worker pipeline (not available in this version)")
         actor_user = self._actor(actor)
+        if background:
+            return self._enqueue(kind, file, year, unit_cf, actor_user, skip_invalid, dry_run)
         started = time.monotonic()
         progress = self._progress_printer() if sys.stderr.isatty() else None
         try:
@@ -55,6 +55,23 @@ class Command(BaseCommand):
         self.stdout.write(f"{outcome.summary()} in {elapsed:.1f}s")
         if outcome.errors and not outcome.skipped_rows:
             raise CommandError("import failed: nothing was written" if not dry_run else "validation failed")
+
+    def _enqueue(self, kind, file, year, unit_cf, actor, skip_invalid, dry_run):
+        """The same pipeline the admin upload runs: import → recalculations → statistics, in a worker."""
+        from pathlib import Path
+
+        from carbon.jobs.services import import_enqueue
+
+        if dry_run:
+            raise CommandError("--dry-run runs in the foreground; drop --background")
+        try:
+            content = Path(file).read_bytes()
+        except FileNotFoundError:
+            raise CommandError(f"file not found: {file}") from None
+        pipeline = import_enqueue(kind=kind, content=content, file_name=Path(file).name, year=year,
+                                  unit_cf=unit_cf, actor=actor, skip_invalid=skip_invalid)
+        self.stdout.write(f"queued pipeline #{pipeline.pk} ({kind}); a worker runs it "
+                          f"(python manage.py qcluster); follow it in the admin: /admin/carbon/pipeline/{pipeline.pk}/")
 
     @staticmethod
     def _where(item) -> str:

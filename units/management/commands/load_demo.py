@@ -1,29 +1,106 @@
-"""Load the demo organisation, users and the open 2025 campaign. Safe to run again."""
+"""Load the demo organisation, users and the open 2025 campaign with its data. Safe to run again.
 
+Steps, one output line each: units, users, demo passwords, year 2025 created and opened; reference data
+(airports and stations, building rooms, exchange rates); every factor file of fixtures/demo/2025/; every
+per-year entry file (a per-year file replaces its previous rows, so a second run gives the same data);
+then the modules listed in validated.csv are validated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from carbon.services import year_create, year_open
+from carbon.taxonomy import Module
 from units.models import Provider, User
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
+REFERENCE_DIR = Path(settings.BASE_DIR) / "fixtures" / "reference"
 DEMO_PASSWORD = "demo"
 DEMO_YEAR = 2025
+CAMPAIGN_DIR = DEMO_DIR / str(DEMO_YEAR)
+
+# factors_<kind>.csv, imported before any entry so that every entry is computed with its factors.
+FACTOR_KINDS = (
+    "member", "student", "plane", "train", "building_room", "energy_combustion", "embodied_energy", "equipment",
+    "purchase", "additional_purchase", "external_cloud", "external_ai", "process_emission", "research_facility",
+    "animal_facility",
+)
+# <kind>.csv, per-year files. research_facility comes last: a facility factor without kg_co2eq_sum takes it
+# from the facility unit's own results (process, buildings, equipment, purchases), which must be loaded first.
+ENTRY_KINDS = (
+    "member", "student", "plane", "train", "building_room", "energy_combustion", "equipment", "purchase",
+    "additional_purchase", "external_cloud", "external_ai", "process_emission", "animal_facility",
+    "research_facility",
+)
+VALIDATED_FILE = "validated.csv"
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (fixtures/demo/) idempotently."
+    help = "Load the demo data (fixtures/demo/): organisation, users, the open 2025 campaign and its data."
 
     def handle(self, *args, **options):
-        call_command("import_csv", "units", str(DEMO_DIR / "units.csv"), stdout=self.stdout)
-        call_command("import_csv", "users", str(DEMO_DIR / "users.csv"), stdout=self.stdout)
+        self.verbose = options.get("verbosity", 1) > 1
+        self._command("units", "import_csv", "units", DEMO_DIR / "units.csv")
+        self._command("users", "import_csv", "users", DEMO_DIR / "users.csv")
+        changed = 0
         for user in User.objects.filter(provider=Provider.DEMO):
             if not user.check_password(DEMO_PASSWORD):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
-        year_create(year=DEMO_YEAR)
+                changed += 1
+        self.stdout.write(f"demo passwords: {changed} set")
+        created = year_create(year=DEMO_YEAR)
+        self.stdout.write(f"year {DEMO_YEAR}: {created.reports_created} reports created")
+
+        self._command("locations", "load_locations")
+        self._command("building rooms", "import_csv", "building_rooms", REFERENCE_DIR / "building_rooms.csv")
+        self._command("exchange rates", "import_csv", "exchange_rates", REFERENCE_DIR / "exchange_rates.csv")
+        for kind in FACTOR_KINDS:
+            self._command(f"factors:{kind}", "import_csv", f"factors:{kind}", self._file(f"factors_{kind}.csv"),
+                          "--year", str(DEMO_YEAR))
+        # Opened once its factors and reference data are in: an incomplete year cannot be opened.
         year_open(year=DEMO_YEAR)
+        self.stdout.write(f"year {DEMO_YEAR}: open")
+        for kind in ENTRY_KINDS:
+            self._command(kind, "import_csv", kind, self._file(f"{kind}.csv"), "--year", str(DEMO_YEAR))
+        self._validate()
         self.stdout.write(self.style.SUCCESS(f"demo loaded: year {DEMO_YEAR} open"))
+
+    @staticmethod
+    def _file(name: str) -> Path:
+        path = CAMPAIGN_DIR / name
+        if not path.is_file():
+            raise CommandError(f"demo file missing: {path}")
+        return path
+
+    def _command(self, step: str, name: str, *args) -> None:
+        """Run a command quietly and print its summary line as this step's line (-v 2: its whole output)."""
+        out = io.StringIO()
+        try:
+            call_command(name, *[str(a) for a in args], stdout=out)
+        except CommandError:
+            self.stdout.write(out.getvalue())
+            raise CommandError(f"demo step '{step}' failed (see above)") from None
+        lines = [line for line in out.getvalue().splitlines() if line.strip()]
+        if self.verbose:  # -v 2: the command's own output, warnings included
+            self.stdout.write("\n".join(lines))
+            return
+        summary = [line for line in lines if not line.startswith(("warning:", "error:"))]
+        self.stdout.write(" | ".join(summary) or f"{step}: done")  # summaries name their kind
+
+    def _validate(self) -> None:
+        from modules.services import module_validate  # `modules` comes after `units` in the app order
+
+        with open(self._file(VALIDATED_FILE), encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(line for line in handle if not line.lstrip().startswith("#")))
+        for row in rows:
+            cf, module = row["cf"].strip(), Module.from_name(row["module"])
+            module_validate(unit_cf=cf, year=DEMO_YEAR, module=module)
+            self.stdout.write(f"validated: {cf} {DEMO_YEAR} {module.name}")

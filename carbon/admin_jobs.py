@@ -1,0 +1,183 @@
+"""The pipelines console: pipelines with their jobs, filters, abort and recover, workers, recalculation states."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from carbon.jobs.models import Job, JobResult, JobState, Pipeline, Worker
+from carbon.jobs.services import job_recover, phase_of, pipeline_abort
+from carbon.models import RecalculationState
+from units.admin_scoping import ScopedAdmin, ScopedInlineMixin
+from units.scoping import Action
+
+
+class ConsoleAdmin(ScopedAdmin):
+    """Back-office admins only: jobs carry file names and row errors from every unit."""
+
+    unit_path = None
+    view_action = Action.MANAGE
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class HasErrorsFilter(admin.SimpleListFilter):
+    title = "has errors"
+    parameter_name = "has_errors"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        errored = Q(jobs__result=JobResult.ERROR) | ~Q(jobs__errors=[])
+        if self.value() == "yes":
+            return queryset.filter(errored).distinct()
+        if self.value() == "no":
+            return queryset.exclude(errored)
+        return queryset
+
+
+class JobInline(ScopedInlineMixin, admin.TabularInline):
+    model = Job
+    extra = 0
+    can_delete = False
+    fields = ("job_link", "job_type", "kind", "state", "result", "phase", "rows_done", "rows_total",
+              "rows_per_second", "attempts", "started_at", "finished_at", "error_count", "status_message")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="job")
+    def job_link(self, obj):
+        return format_html('<a href="{}">#{}</a>', reverse("admin:carbon_job_change", args=[obj.pk]), obj.pk)
+
+    @admin.display(description="row errors")
+    def error_count(self, obj):
+        return len(obj.errors)
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(ConsoleAdmin):
+    list_display = ("id", "kind", "year", "status", "phase", "job_count", "error_count", "created_by", "created_at",
+                    "finished_at")
+    list_filter = ("status", "kind", "year", HasErrorsFilter, ("created_at", admin.DateFieldListFilter))
+    search_fields = ("kind", "last_error", "jobs__file_name")
+    date_hierarchy = "created_at"
+    inlines = [JobInline]
+    readonly_fields = ("kind", "year", "status", "expected_recalcs", "last_error", "created_by", "created_at",
+                       "started_at", "finished_at", "progress_link")
+    fields = readonly_fields
+    actions = ["abort_pipelines"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_jobs=Count("jobs", distinct=True),
+            n_errors=Count("jobs", filter=Q(jobs__result=JobResult.ERROR), distinct=True))
+
+    @admin.display(description="jobs", ordering="n_jobs")
+    def job_count(self, obj):
+        return obj.n_jobs
+
+    @admin.display(description="failed jobs", ordering="n_errors")
+    def error_count(self, obj):
+        return obj.n_errors
+
+    @admin.display(description="phase")
+    def phase(self, obj):
+        n, total = phase_of(obj)
+        return f"{n}/{total}"
+
+    @admin.display(description="progress page")
+    def progress_link(self, obj):
+        return format_html('<a href="/admin/upload/pipeline/{}/">progress and result</a>', obj.pk)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_active or not self._allowed(request, Action.MANAGE, write=True):
+            actions.pop("abort_pipelines", None)
+        return actions
+
+    @admin.action(description="Abort the selected pipelines (running jobs roll back)")
+    def abort_pipelines(self, request, queryset):
+        for pipeline in queryset:
+            count = pipeline_abort(pipeline=pipeline, actor=request.user)
+            if count:
+                messages.success(request, f"Pipeline #{pipeline.pk}: {count} jobs aborted.")
+            else:
+                messages.warning(request, f"Pipeline #{pipeline.pk}: nothing left to abort.")
+
+
+@admin.register(Job)
+class JobAdmin(ConsoleAdmin):
+    list_display = ("id", "pipeline", "job_type", "kind", "year", "state", "result", "attempts", "locked_by",
+                    "heartbeat_at", "finished_at")
+    list_filter = ("state", "result", "job_type", "kind", "year")
+    search_fields = ("kind", "file_name", "status_message")
+    readonly_fields = [f.name for f in Job._meta.fields if f.name != "file"]
+    exclude = ("file",)
+    actions = ["recover_jobs"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self._allowed(request, Action.MANAGE, write=True):
+            actions.pop("recover_jobs", None)
+        return actions
+
+    @admin.action(description="Recover the selected stale jobs (dead worker): queue them again")
+    def recover_jobs(self, request, queryset):
+        for job in queryset.filter(state=JobState.RUNNING):
+            if job_recover(job=job):
+                messages.success(request, f"Job #{job.pk} queued again.")
+            else:
+                messages.warning(request, f"Job #{job.pk} is alive (recent heartbeat): left alone.")
+
+
+@admin.register(Worker)
+class WorkerAdmin(ConsoleAdmin):
+    list_display = ("name", "started_at", "last_heartbeat_at", "alive")
+
+    @admin.display(boolean=True, description="alive")
+    def alive(self, obj):
+        return obj.last_heartbeat_at > timezone.now() - timedelta(minutes=2)
+
+
+@admin.register(RecalculationState)
+class RecalculationStateAdmin(ConsoleAdmin):
+    view_action = Action.BROWSE
+    list_display = ("kind", "year", "needs_recalculation", "factors_changed_at", "recalculated_at",
+                    "entries_recalculated")
+    list_filter = ("year", "kind")
+    actions = ["recalculate"]
+
+    @admin.display(boolean=True, description="needs recalculation")
+    def needs_recalculation(self, obj):
+        return obj.needs_recalculation
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self._allowed(request, Action.MANAGE, write=True):
+            actions.pop("recalculate", None)
+        return actions
+
+    @admin.action(description="Recalculate the selected kinds (in a worker)")
+    def recalculate(self, request, queryset):
+        from carbon.jobs.services import recalc_enqueue
+
+        for year in sorted({s.year for s in queryset}):
+            kinds = sorted({s.kind for s in queryset if s.year == year})
+            pipeline = recalc_enqueue(kinds=kinds, year=year, actor=request.user)
+            messages.success(request, format_html('{}: recalculation queued — <a href="/admin/upload/pipeline/{}/">'
+                                                  'follow it</a>.', year, pipeline.pk))
