@@ -10,7 +10,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("job_id", type=int)
+        parser.add_argument("--report-memory", action="store_true", help="Print the peak resident memory.")
 
-    def handle(self, *args, job_id, **options):
+    def handle(self, *args, job_id, report_memory, **options):
         result = run_job(job_id)
         self.stdout.write(f"job {job_id}: " + (f"claimed, {result}" if result else "not claimed"))
+        if report_memory:
+            import resource
+
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+            self.stdout.write(f"peak memory: {peak_kb / 1024:.0f} MB")
