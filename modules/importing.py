@@ -8,6 +8,7 @@ Writes go through COPY (entries, their history, their emissions) in one transact
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 from django.db import transaction
@@ -26,6 +27,8 @@ from units.models import Unit
 __all__ = ["EntryImporter", "register_entry_importer"]
 
 UNIT_COLUMN = "unit_institutional_id"
+# Above this size a file is validated in a first streaming pass and written in a second one.
+STREAM_THRESHOLD_BYTES = int(os.environ.get("IMPORT_STREAM_THRESHOLD_BYTES", 20 * 1024 * 1024))
 OVERRIDE_COLUMN = "kg_co2eq"
 
 
@@ -59,68 +62,44 @@ class EntryImporter:
         else:
             columns.append(ColumnSpec(UNIT_COLUMN))
         required = [c.name for c in columns if c.required]
-        ctx = RowContext(year=request.year, per_year=per_year)
         units = {u.institutional_id: u for u in Unit.objects.exclude(institutional_id=None)} if per_year else {}
-        parsed: list[tuple[int, Unit, dict]] = []
+        # Large files are read twice (validate, then write) so that memory stays bounded; small ones once.
+        two_pass = _size_of(request.source) > STREAM_THRESHOLD_BYTES
+        rows = _RowParser(self, per_year, required, units, unit_file_unit)
+        ctx = RowContext(year=request.year, per_year=per_year)
+        kept: list[tuple[int, Unit, dict]] = []
+        numbers: list[int] = []  # row numbers that parsed (ints only: cheap even for huge files)
         try:
             reader = read_csv(request.source, columns=columns)
             if not per_year and UNIT_COLUMN in reader.columns_present:
                 raise CsvFileError([RowError(None, UNIT_COLUMN, "a unit file has no unit_institutional_id column "
                                                                 "(import it as a per-year file, without --unit)")])
-            for row in reader:
-                outcome.rows_read += 1
-                if request.progress and outcome.rows_read % 10000 == 0:
-                    request.progress(outcome.rows_read)
-                if row.error:
-                    outcome.errors.append(row.error)
-                    continue
-                if spec.skip_row and (skip_reason := spec.skip_row(row.values)):
-                    outcome.warnings.append(RowWarning(row.number, None, f"row skipped: {skip_reason}"))
-                    continue
-                empty = [name for name in required if not row.values.get(name)]
-                if empty:
-                    outcome.errors.extend(RowError(row.number, n, "a value is required") for n in empty)
-                    continue
-                ctx.row = row.number
-                try:
-                    unit = units.get(row.values[UNIT_COLUMN]) if per_year else unit_file_unit
-                    if unit is None:
-                        raise CellError(f"unknown unit '{row.values[UNIT_COLUMN]}'", column=UNIT_COLUMN)
-                    values = spec.parse_row(row.values, ctx)
-                    values.setdefault("note", row.values.get("note", ""))
-                    values["kg_co2eq_override"] = self._override(row.values.get(OVERRIDE_COLUMN, ""))
-                except CellError as exc:
-                    outcome.errors.append(RowError(row.number, exc.column, exc.reason))
-                    continue
-                except SkipRow as skip:
-                    outcome.warnings.append(RowWarning(row.number, None, f"row skipped: {skip.reason}"))
-                    continue
-                parsed.append((row.number, unit, values))
+            for chunk in rows.chunks(reader, ctx, outcome, request, size=CHUNK if two_pass else None):
+                numbers.extend(n for n, _, _ in chunk)
+                if not two_pass:
+                    kept.extend(chunk)
             outcome.warnings.extend(reader.warnings)
         except CsvFileError as exc:
             outcome.errors.extend(exc.errors)
             return outcome
-        if spec.validate_rows:
-            # The very dicts that will build the entries, with the row's unit under "unit" for the
-            # duration of the call: whole-file checks and lookups may fill values in place.
-            for _, unit, values in parsed:
-                values["unit"] = unit
-            try:
-                outcome.errors.extend(spec.validate_rows([(n, v) for n, _, v in parsed], ctx))
-            finally:
-                for _, _, values in parsed:
-                    values.pop("unit", None)
         outcome.warnings.extend(ctx.warnings)
         if outcome.errors and not request.skip_invalid:
             return outcome
         bad = {e.row for e in outcome.errors}
         outcome.skipped_rows = sorted(bad - {None})
-        parsed = [p for p in parsed if p[0] not in bad]
         if request.dry_run:
-            outcome.created = len(parsed)  # what a real run would create
+            outcome.created = sum(1 for n in numbers if n not in bad)  # what a real run would create
             return outcome
+        if two_pass:
+            _rewind(request.source)
+            again = read_csv(request.source, columns=columns)
+            scratch = ImportOutcome(kind=self.name)  # the second reading finds nothing new to report
+            chunks = rows.chunks(again, RowContext(year=request.year, per_year=per_year), scratch, request,
+                                 size=CHUNK)
+        else:
+            chunks = (kept[i:i + CHUNK] for i in range(0, len(kept), CHUNK))
         with transaction.atomic():
-            self._write(request, parsed, outcome, per_year)
+            self._write(request, ([p for p in chunk if p[0] not in bad] for chunk in chunks), outcome, per_year)
         return outcome
 
     def _override(self, text: str):
@@ -134,10 +113,9 @@ class EntryImporter:
             raise CellError(exc.reason, column=OVERRIDE_COLUMN) from None
 
     # --- writing ---------------------------------------------------------------------------
-    def _write(self, request: ImportRequest, parsed, outcome: ImportOutcome, per_year: bool) -> None:
+    def _write(self, request: ImportRequest, chunks, outcome: ImportOutcome, per_year: bool) -> None:
         spec, model, year, actor = self.spec, self.spec.model, request.year, request.actor
         reason = f"{spec.name} CSV import" + (" (per-year file)" if per_year else f" (unit {request.unit_cf})")
-        module_reports = _module_reports(year, spec, {unit for _, unit, _ in parsed})
         touched: set[int] = set()
         if per_year:
             old = model.objects.filter(module_report__report__year_id=year, source=EntrySource.CSV_MODULE_PER_YEAR)
@@ -152,10 +130,16 @@ class EntryImporter:
         source = EntrySource.CSV_MODULE_PER_YEAR if per_year else EntrySource.CSV_MODULE_UNIT_SPECIFIC
         now = timezone.now()
         ctx = ComputeContext(year=year)
+        module_reports: dict[int, int] = {}
         created = 0
-        for start in range(0, len(parsed), CHUNK):
+        for chunk in chunks:
+            if not chunk:
+                continue
+            missing = {unit for _, unit, _ in chunk if unit.pk not in module_reports}
+            if missing:
+                module_reports.update(_module_reports(year, spec, missing))
             batch = []
-            for _, unit, values in parsed[start:start + CHUNK]:
+            for _, unit, values in chunk:
                 module_report_id = module_reports[unit.pk]
                 batch.append(model(module_report_id=module_report_id, source=source, created_by=actor,
                                    created_at=now, updated_at=now, **values))
@@ -175,6 +159,91 @@ class EntryImporter:
             outcome.module_reports = sorted(touched)
         else:
             stats_refresh(touched)
+
+
+class _RowParser:
+    """Turns CSV rows into validated (row number, unit, values) chunks, recording problems on the outcome."""
+
+    def __init__(self, importer: EntryImporter, per_year: bool, required: list[str], units: dict, unit_file_unit):
+        self.importer, self.spec, self.per_year = importer, importer.spec, per_year
+        self.required, self.units, self.unit_file_unit = required, units, unit_file_unit
+
+    def chunks(self, reader, ctx: RowContext, outcome: ImportOutcome, request: ImportRequest, *, size: int | None):
+        """Yield lists of parsed rows, each checked by the kind's whole-chunk rules (a chunk is the whole file
+        when `size` is None). Rules that span chunks keep their state in `ctx.memo`."""
+        chunk: list[tuple[int, Unit, dict]] = []
+        for row in reader:
+            outcome.rows_read += 1
+            if request.progress and outcome.rows_read % 10000 == 0:
+                request.progress(outcome.rows_read)
+            parsed = self._parse(row, ctx, outcome)
+            if parsed is not None:
+                chunk.append(parsed)
+            if size and len(chunk) >= size:
+                yield self._validated(chunk, ctx, outcome)
+                chunk = []
+        if chunk:
+            yield self._validated(chunk, ctx, outcome)
+
+    def _parse(self, row, ctx: RowContext, outcome: ImportOutcome):
+        spec = self.spec
+        if row.error:
+            outcome.errors.append(row.error)
+            return None
+        if spec.skip_row and (skip_reason := spec.skip_row(row.values)):
+            outcome.warnings.append(RowWarning(row.number, None, f"row skipped: {skip_reason}"))
+            return None
+        empty = [name for name in self.required if not row.values.get(name)]
+        if empty:
+            outcome.errors.extend(RowError(row.number, n, "a value is required") for n in empty)
+            return None
+        ctx.row = row.number
+        try:
+            unit = self.units.get(row.values[UNIT_COLUMN]) if self.per_year else self.unit_file_unit
+            if unit is None:
+                raise CellError(f"unknown unit '{row.values[UNIT_COLUMN]}'", column=UNIT_COLUMN)
+            values = spec.parse_row(row.values, ctx)
+            values.setdefault("note", row.values.get("note", ""))
+            values["kg_co2eq_override"] = self.importer._override(row.values.get(OVERRIDE_COLUMN, ""))
+        except CellError as exc:
+            outcome.errors.append(RowError(row.number, exc.column, exc.reason))
+            return None
+        except SkipRow as skip:
+            outcome.warnings.append(RowWarning(row.number, None, f"row skipped: {skip.reason}"))
+            return None
+        return row.number, unit, values
+
+    def _validated(self, chunk, ctx: RowContext, outcome: ImportOutcome):
+        if self.spec.validate_rows:
+            # The very dicts that will build the entries, with the row's unit under "unit" for the
+            # duration of the call: whole-file checks and lookups may fill values in place.
+            for _, unit, values in chunk:
+                values["unit"] = unit
+            try:
+                outcome.errors.extend(self.spec.validate_rows([(n, v) for n, _, v in chunk], ctx))
+            finally:
+                for _, _, values in chunk:
+                    values.pop("unit", None)
+        return chunk
+
+
+def _size_of(source) -> int:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return len(source)
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    try:
+        position = source.tell()
+        size = source.seek(0, os.SEEK_END)
+        source.seek(position)
+        return size
+    except (AttributeError, OSError, ValueError):
+        return 0  # not seekable: a single reading
+
+
+def _rewind(source) -> None:
+    if hasattr(source, "seek"):
+        source.seek(0)
 
 
 def _module_reports(year: int, spec: EntryKindSpec, units: set[Unit]) -> dict[int, int]:

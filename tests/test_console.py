@@ -121,3 +121,32 @@ def test_recalculation_jobs_are_listed_with_their_types(year, manual_queue, tmp_
                               file_name="f.csv", year=2025)
     drain(manual_queue)
     assert [j.job_type for j in pipeline.jobs.order_by("pk")] == [JobType.IMPORT, JobType.RECALC, JobType.AGGREGATE]
+
+
+def test_console_and_status_agree_at_every_phase(client, year, manual_queue, tmp_path):
+    from carbon.jobs.services import phase_of
+
+    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
+    pipeline = import_enqueue(kind="factors:process_emission", content=b"category,ef_kg_co2eq_per_unit\nCO2,2\n",
+                              file_name="f.csv", year=2025)
+    client.force_login(user_with_roles(ADMIN))
+
+    def seen():
+        pipeline.refresh_from_db()
+        page = client.get(reverse("upload:progress", args=[pipeline.pk])).content.decode()
+        listing = client.get(reverse("admin:carbon_pipeline_changelist")).content.decode()
+        return pipeline.status, phase_of(pipeline), page, listing
+
+    status, phase, page, listing = seen()
+    assert (status, phase) == ("not_started", (1, 3))
+    assert "1/3" in listing
+    run_job(manual_queue.pop(0))  # the import; it queues the recalculation
+    status, phase, page, listing = seen()
+    assert (status, phase) == ("running", (2, 3)) and "2/3" in listing
+    run_job(manual_queue.pop(0))  # the recalculation; it queues the aggregation
+    status, phase, page, listing = seen()
+    assert (status, phase) == ("running", (3, 3)) and "3/3" in listing
+    run_job(manual_queue.pop(0))  # the statistics
+    status, phase, page, listing = seen()
+    assert status == "success" and "3/3" in listing
+    assert 'http-equiv="refresh"' not in page  # done: the page stops refreshing itself

@@ -82,7 +82,8 @@ def validate_members(rows: list[tuple[int, dict]], ctx: RowContext) -> list[RowE
     column = "user_institutional_id"
     kept = {(unit_id, sciper): source for unit_id, sciper, source in _kept_rows(
         Member, ctx, {v["unit"].pk for _, v in rows}).values_list("module_report__report__unit_id", column, "source")}
-    errors, seen = [], {}
+    # Kept in the context: a large file is validated chunk by chunk, and duplicates may span chunks.
+    errors, seen = [], ctx.memo("members_seen", dict)
     for number, values in rows:
         unit, sciper = values["unit"], values[column]
         key = (unit.pk, sciper)
@@ -103,7 +104,7 @@ def validate_students(rows: list[tuple[int, dict]], ctx: RowContext) -> list[Row
     column = UNIT_COLUMN if ctx.cache.get(PER_YEAR, True) else None
     kept = dict(_kept_rows(Student, ctx, {v["unit"].pk for _, v in rows})
                 .values_list("module_report__report__unit_id", "source"))
-    errors, seen = [], {}
+    errors, seen = [], ctx.memo("students_seen", dict)
     for number, values in rows:
         unit = values["unit"]
         if unit.pk in seen:

@@ -219,7 +219,8 @@ def _traveller_warnings(rows: list[tuple[int, dict]], ctx: RowContext) -> list[R
 def _pending(ctx: RowContext, key: str, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
     """The importer's own value dicts of the valid rows (`rows` carries copies with the unit added)."""
     pending = ctx.memo(key, dict)
-    return [(number, pending[number]) for number, _ in rows if number in pending]
+    # Popped: a large file is validated chunk by chunk, and resolved rows must not pile up in memory.
+    return [(number, pending.pop(number)) for number, _ in rows if number in pending]
 
 
 def _warn_into(ctx: RowContext):
