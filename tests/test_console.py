@@ -150,3 +150,10 @@ def test_console_and_status_agree_at_every_phase(client, year, manual_queue, tmp
     status, phase, page, listing = seen()
     assert status == "success" and "3/3" in listing
     assert 'http-equiv="refresh"' not in page  # done: the page stops refreshing itself
+
+
+@pytest.mark.parametrize(("claim", "shown"), [(ADMIN, True), ("calco2.backoffice.metier@affiliation:13030", False)])
+def test_campaign_links_on_the_admin_index_only_for_admins(client, year, claim, shown):
+    client.force_login(user_with_roles(claim))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert ("Upload a file" in page) is shown
