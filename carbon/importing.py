@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from carbon.csvio import RowError, RowWarning
+from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning
 
-__all__ = ["IMPORTERS", "ImportFailed", "ImportOutcome", "ImportRequest", "Importer", "get_importer", "register"]
+__all__ = ["IMPORTERS", "ImportFailed", "ImportOutcome", "ImportRequest", "Importer", "collect_rows", "get_importer",
+           "register"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,29 @@ def get_importer(kind: str) -> Importer:
     except KeyError:
         known = ", ".join(sorted(IMPORTERS))
         raise KeyError(f"unknown import kind '{kind}' (known: {known})") from None
+
+
+def collect_rows(rows, outcome: ImportOutcome, parse_row: Callable, columns: list[ColumnSpec]) -> list:
+    """Parse every row of a reader, recording each bad one (row, column, reason) instead of stopping at
+    the first: the reader's own row errors, empty required cells, and the parser's `CellError`s.
+    Returns what `parse_row(row)` returned for the good rows; adds the reader's warnings to the outcome."""
+    required = [c.name for c in columns if c.required]
+    parsed = []
+    for row in rows:
+        outcome.rows_read += 1
+        if row.error:
+            outcome.errors.append(row.error)
+            continue
+        empty = [name for name in required if not row.values.get(name)]
+        if empty:
+            outcome.errors.extend(RowError(row.number, name, "a value is required") for name in empty)
+            continue
+        try:
+            parsed.append(parse_row(row))
+        except CellError as exc:
+            outcome.errors.append(RowError(row.number, exc.column, exc.reason))
+    outcome.warnings.extend(getattr(rows, "warnings", []))
+    return parsed
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -16,8 +16,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from carbon.bulk import copy_history, copy_insert
-from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, read_csv
-from carbon.importing import ImportOutcome, ImportRequest, register
+from carbon.csvio import ColumnSpec, CsvFileError, RowError, read_csv
+from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["FACTOR_KINDS", "Factor", "FactorImporter", "FactorKindSpec", "register_factor_kind"]
 
@@ -91,36 +91,22 @@ class FactorImporter:
 
     def run(self, request: ImportRequest) -> ImportOutcome:
         spec, outcome = self.spec, ImportOutcome(kind=self.name, dry_run=request.dry_run)
-        required = [c.name for c in spec.columns if c.required]
-        parsed: list[tuple[int, dict]] = []
-        seen: dict[tuple, int] = {}
         try:
-            reader = read_csv(request.source, columns=spec.columns)
-            for row in reader:
-                outcome.rows_read += 1
-                if row.error:
-                    outcome.errors.append(row.error)
-                    continue
-                empty = [name for name in required if not row.values.get(name)]
-                if empty:
-                    outcome.errors.extend(RowError(row.number, n, "a value is required") for n in empty)
-                    continue
-                try:
-                    values = spec.parse_row(row.values)
-                except CellError as exc:
-                    outcome.errors.append(RowError(row.number, exc.column, exc.reason))
-                    continue
-                key = tuple(values.get(f) for f in spec.identity)
-                if key in seen:
-                    reason = f"duplicate factor {_key_text(spec, key)} (also on row {seen[key]})"
-                    outcome.errors.append(RowError(row.number, spec.identity[0], reason))
-                    continue
-                seen[key] = row.number
-                parsed.append((row.number, values))
-            outcome.warnings.extend(reader.warnings)
+            rows = collect_rows(read_csv(request.source, columns=spec.columns), outcome,
+                                lambda row: (row.number, spec.parse_row(row.values)), list(spec.columns))
         except CsvFileError as exc:
             outcome.errors.extend(exc.errors)
             return outcome
+        parsed: list[tuple[int, dict]] = []
+        seen: dict[tuple, int] = {}
+        for number, values in rows:
+            key = tuple(values.get(f) for f in spec.identity)
+            if key in seen:
+                reason = f"duplicate factor {_key_text(spec, key)} (also on row {seen[key]})"
+                outcome.errors.append(RowError(number, spec.identity[0], reason))
+                continue
+            seen[key] = number
+            parsed.append((number, values))
         if outcome.errors and not request.skip_invalid:
             return outcome
         outcome.skipped_rows = sorted({e.row for e in outcome.errors} - {None})

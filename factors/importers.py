@@ -29,7 +29,7 @@ from carbon.csvio import (
     parse_int,
     read_csv,
 )
-from carbon.importing import ImportOutcome, ImportRequest, register
+from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
 from factors.models import BuildingRoom, ExchangeRate, Location, TransportMode, location_natural_key
 from factors.signals import reference_data_changed
 
@@ -73,7 +73,7 @@ class _ReferenceImporter:
         """Import already-split rows (a `CsvReader`, or rows built by a loader command)."""
         outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
         try:
-            parsed = _collect(rows, outcome, self.parse, self.columns)
+            parsed = collect_rows(rows, outcome, self.parse, self.columns)
         except CsvFileError as exc:
             outcome.errors.extend(exc.errors)
             return outcome
@@ -278,27 +278,6 @@ class ExchangeRatesImporter(_ReferenceImporter):
 
     def key_of(self, obj):
         return obj.year, obj.currency
-
-
-def _collect(rows: Iterable[CsvRow], outcome: ImportOutcome, parse_row, columns) -> list[ParsedRow]:
-    """Parse every row, recording each bad one as an error instead of stopping at the first."""
-    required = [c.name for c in columns if c.required]
-    parsed = []
-    for row in rows:
-        outcome.rows_read += 1
-        if row.error:
-            outcome.errors.append(row.error)
-            continue
-        empty = [name for name in required if not row.values.get(name)]
-        if empty:
-            outcome.errors.extend(RowError(row.number, name, "a value is required") for name in empty)
-            continue
-        try:
-            parsed.append(parse_row(row))
-        except CellError as exc:
-            outcome.errors.append(RowError(row.number, exc.column, str(exc)))
-    outcome.warnings.extend(getattr(rows, "warnings", []))
-    return parsed
 
 
 def _cell(parser, text, column, **kwargs):

@@ -8,7 +8,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, parse_bool, parse_int, read_csv
-from carbon.importing import ImportOutcome, ImportRequest, register
+from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
 from units.models import Provider, Unit, User
 from units.roles import RoleSpecError, parse_role, parse_scope
 from units.services import unit_paths_recompute, user_role_grant
@@ -44,26 +44,6 @@ class UnitRow:
     is_active: bool
 
 
-def _collect(reader, outcome: ImportOutcome, parse_row, columns):
-    required = [c.name for c in columns if c.required]
-    rows = []
-    for row in reader:
-        outcome.rows_read += 1
-        if getattr(row, "error", None):
-            outcome.errors.append(row.error)
-            continue
-        empty = [name for name in required if not row.values.get(name)]
-        if empty:
-            outcome.errors.extend(RowError(row.number, name, "a value is required") for name in empty)
-            continue
-        try:
-            rows.append(parse_row(row))
-        except CellError as exc:
-            outcome.errors.append(RowError(row=row.number, column=exc.column, reason=str(exc)))
-    outcome.warnings.extend(reader.warnings)
-    return rows
-
-
 class UnitsImporter:
     """Creates and updates units in place (by institutional_code); never deletes."""
 
@@ -75,7 +55,7 @@ class UnitsImporter:
         outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
         try:
             reader = read_csv(request.source, columns=UNIT_COLUMNS)
-            rows = _collect(reader, outcome, self._parse, UNIT_COLUMNS)
+            rows = collect_rows(reader, outcome, self._parse, UNIT_COLUMNS)
         except CsvFileError as exc:
             outcome.errors.extend(exc.errors)
             return outcome
@@ -239,7 +219,7 @@ class UsersImporter:
             return row.number, v["institutional_id"], provider, v["email"], v.get("display_name", ""), spec
 
         try:
-            rows = _collect(read_csv(request.source, columns=USER_COLUMNS), outcome, parse, USER_COLUMNS)
+            rows = collect_rows(read_csv(request.source, columns=USER_COLUMNS), outcome, parse, USER_COLUMNS)
         except CsvFileError as exc:
             outcome.errors.extend(exc.errors)
             return outcome
