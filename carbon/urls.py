@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from carbon import api as carbon_api
 from carbon import views
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("units.api_urls")),
+    path("api/v1/jobs/<int:pk>/", carbon_api.JobView.as_view(), name="api-job"),
+    path("api/v1/templates/<str:kind>.csv", carbon_api.TemplateView.as_view(), name="api-template"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(("units.lab_urls", "lab"))),
