@@ -301,3 +301,18 @@ def test_bad_animal_input_writes_nothing(tmp_path, year, capsys, kind, text, mes
     args = ("--unit", "13032") if kind == "animal_facility" else ()
     assert message in failed_import(tmp_path, capsys, kind, text, *args)
     assert not AnimalFacilityUse.objects.exists() and not AnimalFacilityFactor.objects.exists()
+
+
+def test_it_facility_leaf_follows_the_factor_name_not_the_entry_spelling(tmp_path, tree):
+    from carbon.models import Emission
+    from carbon.services import year_create
+    from tests.campaign import import_csv
+
+    year_create(year=2025)
+    import_csv(tmp_path, "factors:research_facility",
+               "researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\nF1,SCITAS,h,100,1000\n",
+               "--year", "2025")
+    import_csv(tmp_path, "research_facility",
+               "unit_institutional_id,researchfacility_id,researchfacility_name,use,use_unit\n"
+               "13032,F1,SCITAS HPC cluster,10,h\n", "--year", "2025")
+    assert list(Emission.objects.values_list("emission_type", "kg_co2eq")) == [(100300, 100)]

@@ -194,7 +194,8 @@ def compute_research_facility(entries, ctx: ComputeContext) -> dict[int, list[Le
             total = common_sum(emissions[factor.researchfacility_id])
             values.update(kg_co2eq_sum=str(total), kg_co2eq_sum_computed=True)
         kg = Decimal(0) if not factor.total_use else entry.use / factor.total_use * total
-        result[entry.pk] = [Leaf(emission_type=taxonomy.research_facility_leaf(entry.researchfacility_name),
+        # The facility's own name decides IT facility or not: entries may spell it their way.
+        result[entry.pk] = [Leaf(emission_type=taxonomy.research_facility_leaf(factor.researchfacility_name),
                                  kg_co2eq=kg, factor_id=factor.pk, factor_values=values)]
     return result
 
