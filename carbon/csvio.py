@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import functools
 import io
 import itertools
 import os
@@ -24,7 +25,7 @@ from typing import IO, Any, BinaryIO
 __all__ = [
     "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
     "is_formula_injection", "parse_bool", "parse_choice", "parse_date", "parse_decimal", "parse_int",
-    "read_csv", "sanitize_cell_for_export", "write_csv",
+    "parse_text", "read_csv", "sanitize_cell_for_export", "write_csv",
 ]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -444,6 +445,21 @@ _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _COMMA_DECIMAL_RE = re.compile(r"[+-]?\d*,\d+")
 
 
+def _names_column(parse):
+    """Every parser takes `column=`: its CellError then names the column, so callers need no wrapper."""
+
+    @functools.wraps(parse)
+    def parse_cell(*args, column: str | None = None, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except CellError as exc:
+            if column is None or exc.column is not None:
+                raise
+            raise CellError(exc.reason, column=column) from None
+
+    return parse_cell
+
+
 def _cell(text: str | None, allow_empty: bool) -> str | None:
     """The stripped cell text, or None for an empty cell (an error unless ``allow_empty``)."""
     t = (text or "").strip()
@@ -463,6 +479,7 @@ def _check_range(value: Decimal, text: str, min: Any, max: Any) -> None:
         raise CellError(f"must be ≤ {max} (got {text})")
 
 
+@_names_column
 def parse_decimal(text: str | None, *, min: Any = None, max: Any = None,
                   allow_empty: bool = True) -> Decimal | None:
     """Parse a decimal number ('.' as decimal point, optional exponent). Empty -> None (or an error
@@ -478,6 +495,7 @@ def parse_decimal(text: str | None, *, min: Any = None, max: Any = None,
     return value
 
 
+@_names_column
 def parse_int(text: str | None, *, min: int | None = None, max: int | None = None,
               allow_empty: bool = True) -> int | None:
     """Parse a whole number. '3.0' (as spreadsheets write it) is accepted as 3; '3.5' is not."""
@@ -496,6 +514,7 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
+@_names_column
 def parse_bool(text: str | None, *, allow_empty: bool = True) -> bool | None:
     """true/false, 1/0, yes/no (case-insensitive)."""
     if (t := _cell(text, allow_empty)) is None:
@@ -514,6 +533,7 @@ _DATE_FORMATS = [
 ]
 
 
+@_names_column
 def parse_date(text: str | None, *, allow_empty: bool = True) -> date | None:
     """ISO YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY; anything else (or an impossible date) is an error."""
     if (t := _cell(text, allow_empty)) is None:
@@ -528,6 +548,7 @@ def parse_date(text: str | None, *, allow_empty: bool = True) -> date | None:
     raise CellError(f"'{t}' is not a date (use YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY)")
 
 
+@_names_column
 def parse_choice(text: str | None, choices: Iterable[str], *, allow_empty: bool = True) -> str | None:
     """Match ``text`` case-insensitively against ``choices``; return the choice as spelled there."""
     if (t := _cell(text, allow_empty)) is None:
@@ -541,6 +562,15 @@ def parse_choice(text: str | None, choices: Iterable[str], *, allow_empty: bool 
 
 # ------------------------------------------------------------------------------------------ export
 _DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+
+
+@_names_column
+def parse_text(text: str | None, *, max_length: int | None = None, allow_empty: bool = True) -> str:
+    """The stripped text ('' when empty and allowed); longer than `max_length` is an error."""
+    t = _cell(text, allow_empty) or ""
+    if max_length is not None and len(t) > max_length:
+        raise CellError(f"at most {max_length} characters (got {len(t)})")
+    return t
 
 
 def is_formula_injection(text: object) -> bool:

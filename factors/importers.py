@@ -27,6 +27,7 @@ from carbon.csvio import (
     parse_choice,
     parse_decimal,
     parse_int,
+    parse_text,
     read_csv,
 )
 from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
@@ -167,7 +168,7 @@ class LocationsImporter(_ReferenceImporter):
 
     def parse(self, row: CsvRow) -> ParsedRow:
         v = row.values
-        mode = _cell(parse_choice, v["transport_mode"], "transport_mode", choices=TransportMode.values)
+        mode = parse_choice(v["transport_mode"], TransportMode.values, column="transport_mode")
         country = v["country_code"].upper()
         if not _TWO_LETTERS.fullmatch(country):
             raise CellError(f"'{v['country_code']}' is not a two-letter ISO country code", column="country_code")
@@ -182,8 +183,8 @@ class LocationsImporter(_ReferenceImporter):
             "name": _text(v, "name", 255),
             "iata_code": iata,
             "country_code": country,
-            "latitude": float(_cell(parse_decimal, v["latitude"], "latitude", min=-90, max=90)),
-            "longitude": float(_cell(parse_decimal, v["longitude"], "longitude", min=-180, max=180)),
+            "latitude": float(parse_decimal(v["latitude"], column="latitude", min=-90, max=90)),
+            "longitude": float(parse_decimal(v["longitude"], column="longitude", min=-180, max=180)),
             "municipality": _text(v, "municipality", 255),
             "airport_size": _text(v, "airport_size", 32),
             "continent": continent,
@@ -222,7 +223,7 @@ class BuildingRoomsImporter(_ReferenceImporter):
     def parse(self, row: CsvRow) -> ParsedRow:
         v = row.values
         surface_text = v["room_surface_square_meter"]
-        surface = None if surface_text == "-" else _cell(parse_decimal, surface_text, "room_surface_square_meter",
+        surface = None if surface_text == "-" else parse_decimal(surface_text, column="room_surface_square_meter",
                                                          min=0)
         values = {
             "building_location": _text(v, "building_location", 64),
@@ -255,11 +256,11 @@ class ExchangeRatesImporter(_ReferenceImporter):
 
     def parse(self, row: CsvRow) -> ParsedRow:
         v = row.values
-        year = _cell(parse_int, v["year"], "year", min=1999, max=2100)
+        year = parse_int(v["year"], column="year", min=1999, max=2100)
         currency = v["currency"].upper()
         if not _THREE_LETTERS.fullmatch(currency):
             raise CellError(f"'{v['currency']}' is not a three-letter ISO 4217 currency code", column="currency")
-        rate = _cell(parse_decimal, v["units_per_eur"], "units_per_eur")
+        rate = parse_decimal(v["units_per_eur"], column="units_per_eur")
         if rate <= 0:
             raise CellError(f"must be > 0 (got {v['units_per_eur']})", column="units_per_eur")
         if rate >= 10**10:
@@ -280,18 +281,9 @@ class ExchangeRatesImporter(_ReferenceImporter):
         return obj.year, obj.currency
 
 
-def _cell(parser, text, column, **kwargs):
-    try:
-        return parser(text, **kwargs)
-    except CellError as exc:
-        raise CellError(str(exc), column=column) from None
-
 
 def _text(values: dict[str, str], column: str, max_length: int) -> str:
-    text = values[column]
-    if len(text) > max_length:
-        raise CellError(f"at most {max_length} characters (got {len(text)})", column=column)
-    return text
+    return parse_text(values[column], max_length=max_length, column=column)
 
 
 def _delete_with_history(model, objs: list, actor, reason: str) -> None:

@@ -107,10 +107,7 @@ class EntryImporter:
             return None
         if self.spec.override_leaf is None:
             raise CellError("override not supported for this kind", column=OVERRIDE_COLUMN)
-        try:
-            return parse_decimal(text, min=0)
-        except CellError as exc:
-            raise CellError(exc.reason, column=OVERRIDE_COLUMN) from None
+        return parse_decimal(text, min=0, column=OVERRIDE_COLUMN)
 
     # --- writing ---------------------------------------------------------------------------
     def _write(self, request: ImportRequest, chunks, outcome: ImportOutcome, per_year: bool) -> None:

@@ -73,14 +73,14 @@ class UnitsImporter:
     @staticmethod
     def _parse(row) -> UnitRow:
         v = row.values
-        level = _cell(parse_int, v.get("level", ""), "level", min=1, max=4)
+        level = parse_int(v.get("level", ""), column="level", min=1, max=4)
         parent = v.get("parent_institutional_code") or None
         if level == 1 and parent:
             raise CellError("a level-1 unit has no parent", column="parent_institutional_code")
         if level > 1 and not parent:
             raise CellError(f"a level-{level} unit needs a parent", column="parent_institutional_code")
         cf = v.get("institutional_id") or None
-        is_active = _cell(parse_bool, v.get("is_active", ""), "is_active")
+        is_active = parse_bool(v.get("is_active", ""), column="is_active")
         return UnitRow(
             number=row.number, code=v["institutional_code"], cf=None if cf in (None, "0") else cf,
             name=v["name"], label_en=v.get("label_en", ""), label_fr=v.get("label_fr", ""), level=level,
@@ -244,12 +244,6 @@ class UsersImporter:
                     outcome.unchanged += 1
         return outcome
 
-
-def _cell(parser, text, column, **kwargs):
-    try:
-        return parser(text, **kwargs)
-    except CellError as exc:
-        raise CellError(str(exc), column=column) from None
 
 
 register(UnitsImporter())

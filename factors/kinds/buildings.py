@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_choice, parse_decimal
+from carbon.csvio import CellError, ColumnSpec, parse_choice, parse_decimal, parse_text
 from carbon.taxonomy import ROOM_TYPES
 from factors.base import Factor, FactorKindSpec, non_negative
 
@@ -80,24 +80,15 @@ def canonical_energy_type(text: str, column: str = "energy_type") -> str:
 
 def parse_room_type(text: str, column: str = "room_type", *, allow_empty: bool = True) -> str:
     """One of the six room types, matched case-insensitively; '' when empty and allowed."""
-    try:
-        return parse_choice(text, ROOM_TYPES, allow_empty=allow_empty) or ""
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_choice(text, ROOM_TYPES, allow_empty=allow_empty, column=column) or ""
 
 
 def _number(values: dict[str, str], column: str, **kwargs):
-    try:
-        return parse_decimal(values.get(column, ""), **kwargs)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_decimal(values.get(column, ""), column=column, **kwargs)
 
 
 def _name(values: dict[str, str], column: str, max_length: int) -> str:
-    text = values.get(column, "")
-    if len(text) > max_length:
-        raise CellError(f"at most {max_length} characters (got {len(text)})", column=column)
-    return text
+    return parse_text(values.get(column, ""), max_length=max_length, column=column)
 
 
 def _parse_room(values: dict[str, str]) -> dict:

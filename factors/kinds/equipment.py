@@ -76,10 +76,7 @@ class EquipmentFactor(Factor):
 
 
 def parse_category(text: str, column: str = "equipment_category") -> str:
-    try:
-        return parse_choice(text, EQUIPMENT_CATEGORIES, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_choice(text, EQUIPMENT_CATEGORIES, allow_empty=False, column=column)
 
 
 def parse_hours(values: dict[str, str]) -> dict[str, Decimal | None]:
@@ -100,10 +97,7 @@ def check_hours_sum(active: Decimal | None, standby: Decimal | None, *, defaulte
 
 
 def _decimal(text: str, column: str, **limits) -> Decimal | None:
-    try:
-        return parse_decimal(text, **limits)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_decimal(text, column=column, **limits)
 
 
 def _parse(values: dict[str, str]) -> dict:

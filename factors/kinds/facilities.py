@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_choice
+from carbon.csvio import ColumnSpec, parse_choice
 from factors.base import Factor, FactorKindSpec, non_negative
 from factors.kinds.headcount import decimal_cell, text_cell
 
@@ -105,10 +105,7 @@ class AnimalFacilityFactor(Factor):
 
 # ------------------------------------------------------------------------------------------ parsing
 def animal_type_cell(text: str) -> str:
-    try:
-        return parse_choice(text, ANIMAL_TYPES, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="researchfacility_type") from None
+    return parse_choice(text, ANIMAL_TYPES, allow_empty=False, column="researchfacility_type")
 
 
 def _parse_common(values: dict[str, str], model: type[Factor]) -> dict:

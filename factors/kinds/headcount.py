@@ -15,7 +15,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_decimal
+from carbon.csvio import CellError, ColumnSpec, parse_decimal, parse_text
 from factors.base import Factor, FactorKindSpec, non_negative
 
 HEADCOUNT_CATEGORIES = ("food", "waste", "commuting")
@@ -81,10 +81,7 @@ class StudentFactor(HeadcountFactor):
 def decimal_cell(text: str, column: str, field: models.DecimalField, *, min=0, max=None,
                  allow_empty: bool = False) -> Decimal | None:
     """A number that fits `field`: rounded to its decimal places as PostgreSQL would, too large → error."""
-    try:
-        value = parse_decimal(text, min=min, max=max, allow_empty=allow_empty)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    value = parse_decimal(text, min=min, max=max, allow_empty=allow_empty, column=column)
     if value is None:
         return None
     if value and value.adjusted() >= field.max_digits - field.decimal_places:
@@ -93,12 +90,7 @@ def decimal_cell(text: str, column: str, field: models.DecimalField, *, min=0, m
 
 
 def text_cell(text: str, column: str, max_length: int, *, required: bool = True) -> str:
-    text = (text or "").strip()
-    if required and not text:
-        raise CellError("a value is required", column=column)
-    if len(text) > max_length:
-        raise CellError(f"at most {max_length} characters", column=column)
-    return text
+    return parse_text(text, max_length=max_length, allow_empty=not required, column=column)
 
 
 def _key(text: str) -> str:

@@ -40,10 +40,7 @@ def canonical_category(text: str, column: str = "category") -> str:
 
 
 def _parse(values: dict[str, str]) -> dict:
-    try:
-        ef = parse_decimal(values["ef_kg_co2eq_per_unit"], min=0, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="ef_kg_co2eq_per_unit") from None
+    ef = parse_decimal(values["ef_kg_co2eq_per_unit"], min=0, allow_empty=False, column="ef_kg_co2eq_per_unit")
     return {"category": canonical_category(values["category"]), "subcategory": values.get("subcategory", ""),
             "unit": values.get("unit", ""), "ef_kg_co2eq_per_unit": ef}
 

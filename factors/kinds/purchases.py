@@ -58,10 +58,7 @@ def check_lengths(model: type[models.Model], row: dict) -> dict:
 
 
 def parse_amount(values: dict[str, str], column: str, **limits):
-    try:
-        return parse_decimal(values.get(column, ""), **limits)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_decimal(values.get(column, ""), column=column, **limits)
 
 
 class PurchaseFactor(Factor):

@@ -114,20 +114,14 @@ class TrainFactor(Factor):
 
 # --------------------------------------------------------------------------------------------- CSV
 def _decimal(values: dict[str, str], column: str, **kwargs) -> Decimal | None:
-    try:
-        return parse_decimal(values.get(column, ""), **kwargs)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_decimal(values.get(column, ""), column=column, **kwargs)
 
 
 def _parse_plane(values: dict[str, str]) -> dict:
     category = " ".join(values["category"].lower().split())
     if len(category) > 64:
         raise CellError(f"at most 64 characters (got {len(category)})", column="category")
-    try:
-        cabin_class = parse_choice(values["cabin_class"], PLANE_CABIN_CLASSES, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="cabin_class") from None
+    cabin_class = parse_choice(values["cabin_class"], PLANE_CABIN_CLASSES, allow_empty=False, column="cabin_class")
     rfi = _decimal(values, "rfi_adjustment")
     if rfi is not None and rfi <= 0:
         raise CellError(f"must be > 0 (got {values['rfi_adjustment']})", column="rfi_adjustment")

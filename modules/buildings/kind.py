@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_decimal
+from carbon.csvio import ColumnSpec, parse_decimal, parse_text
 from carbon.taxonomy import EntryKind
 from factors.kinds.buildings import (
     EMBODIED_DEFAULT_BUILDING,
@@ -46,26 +46,17 @@ __all__ = ["COMBUSTION_SPEC", "ROOM_SPEC", "RoomRef", "compute_combustion", "com
 
 # ------------------------------------------------------------------------------- shared validation
 def _text(values: dict[str, str], column: str, max_length: int) -> str:
-    text = values.get(column, "")
-    if len(text) > max_length:
-        raise CellError(f"at most {max_length} characters (got {len(text)})", column=column)
-    return text
+    return parse_text(values.get(column, ""), max_length=max_length, column=column)
 
 
 def parse_allocation_ratio(text: str | None, column: str = "room_allocation_ratio") -> Decimal:
     """The lab's share of the room, 0..1; empty = the whole room (1)."""
-    try:
-        ratio = parse_decimal(text, min=0, max=1)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    ratio = parse_decimal(text, min=0, max=1, column=column)
     return Decimal(1) if ratio is None else ratio.quantize(Decimal("0.000001"))
 
 
 def parse_quantity(text: str | None, column: str = "quantity") -> Decimal:
-    try:
-        return parse_decimal(text, min=0, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
+    return parse_decimal(text, min=0, allow_empty=False, column=column)
 
 
 class RoomRef(NamedTuple):

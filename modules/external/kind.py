@@ -23,7 +23,7 @@ import logging
 from decimal import Decimal
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_choice
+from carbon.csvio import ColumnSpec, parse_choice
 from carbon.taxonomy import EntryKind
 from factors.kinds.external import ExternalAIFactor, ExternalCloudFactor, parse_service_type, text_key
 from factors.kinds.purchases import check_lengths, parse_amount, parse_currency
@@ -121,10 +121,7 @@ def _ai_factors(ctx: RowContext | ComputeContext) -> dict[tuple[str, str], Exter
 
 
 def parse_requests_bucket(text: str) -> str:
-    try:
-        return parse_choice(text, REQUEST_BUCKETS, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="requests_per_user_per_day") from None
+    return parse_choice(text, REQUEST_BUCKETS, allow_empty=False, column="requests_per_user_per_day")
 
 
 def parse_ai_row(values: dict[str, str], ctx: RowContext) -> dict:

@@ -23,10 +23,7 @@ PER_YEAR = "headcount_per_year_file"  # RowContext.cache key, see note_file_kind
 # ------------------------------------------------------------------------------------- validators
 # Reusable by the API serializers: each takes the cell text and raises CellError naming the column.
 def validate_sius_code(text: str) -> int:
-    try:
-        code = parse_int(text, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="sius_code") from None
+    code = parse_int(text, allow_empty=False, column="sius_code")
     if code not in SiusCode.values:
         raise CellError(f"'{text}' is not a SIUS code (one of: {', '.join(map(str, SiusCode.values))})",
                         column="sius_code")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_decimal
+from carbon.csvio import ColumnSpec, parse_decimal
 from carbon.taxonomy import EntryKind
 from factors.kinds.process import ProcessEmissionFactor, canonical_category
 from modules.base import Leaf
@@ -12,10 +12,7 @@ from modules.registry import ComputeContext, EntryKindSpec, RowContext
 
 
 def parse_row(values: dict[str, str], ctx: RowContext) -> dict:
-    try:
-        quantity = parse_decimal(values["quantity"], min=0, allow_empty=False)
-    except CellError as exc:
-        raise CellError(exc.reason, column="quantity") from None
+    quantity = parse_decimal(values["quantity"], min=0, allow_empty=False, column="quantity")
     category, subcategory = canonical_category(values["category"]), values.get("subcategory", "")
     factors = ctx.memo("process_factors", lambda: factor_index(ctx.year))
     if not (factors.get((category.lower(), subcategory.lower())) or factors.get((category.lower(), ""))):

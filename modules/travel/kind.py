@@ -22,7 +22,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models.functions import Lower
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int
+from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int, parse_text
 from carbon.taxonomy import EntryKind
 from factors.geo import REST_OF_WORLD, plane_trip_km, train_country, train_trip_km
 from factors.kinds.travel import (
@@ -48,12 +48,6 @@ _TRAIN_PENDING = "train_pending_rows"
 
 # ------------------------------------------------------------------------------------- cell validators
 # One function per field, reused by the CSV parser and (later) the API serializers.
-def _cell(parser, text: str, column: str, **kwargs):
-    try:
-        return parser(text, **kwargs)
-    except CellError as exc:
-        raise CellError(exc.reason, column=column) from None
-
 
 def iata_code(text: str, column: str = "origin_iata") -> str:
     """'gva' → 'GVA'; anything but three letters is an error (the code is kept as written, upper-cased)."""
@@ -76,36 +70,26 @@ def country_code(text: str, column: str = "origin_country_code") -> str:
 
 
 def station_name(text: str, column: str = "origin_name") -> str:
-    name = (text or "").strip()
-    if not name:
-        raise CellError("a value is required", column=column)
-    if len(name) > 255:
-        raise CellError(f"at most 255 characters (got {len(name)})", column=column)
-    return name
+    return parse_text(text, max_length=255, allow_empty=False, column=column)
 
 
 def traveller(text: str, column: str = "user_institutional_id") -> str:
-    value = (text or "").strip()
-    if not value:
-        raise CellError("a value is required", column=column)
-    if len(value) > 64:
-        raise CellError(f"at most 64 characters (got {len(value)})", column=column)
-    return value
+    return parse_text(text, max_length=64, allow_empty=False, column=column)
 
 
 def number_of_trips(text: str, column: str = "number_of_trips") -> int:
     """Empty means one trip."""
-    trips = _cell(parse_int, text, column, min=1)
+    trips = parse_int(text, column=column, min=1)
     return 1 if trips is None else trips
 
 
 def cabin_class(text: str, choices: Sequence[str], column: str = "cabin_class") -> str:
-    return _cell(parse_choice, text, column, choices=choices, allow_empty=False)
+    return parse_choice(text, choices, allow_empty=False, column=column)
 
 
 def departure_date(text: str, year: int | None = None, warn=None, column: str = "departure_date") -> date | None:
     """Optional; a date outside the campaign year is accepted with a warning (`warn(column, reason)`)."""
-    day = _cell(parse_date, text, column)
+    day = parse_date(text, column=column)
     if day is not None and year is not None and day.year != year and warn is not None:
         warn(column, f"departure date {day.isoformat()} is not in {year}")
     return day
