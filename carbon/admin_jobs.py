@@ -13,24 +13,15 @@ from django.utils.html import format_html
 from carbon.jobs.models import Job, JobResult, JobState, Pipeline, Worker
 from carbon.jobs.services import job_recover, phase_of, pipeline_abort
 from carbon.models import RecalculationState
-from units.admin_scoping import ScopedAdmin, ScopedInlineMixin
+from units.admin_scoping import ReadOnlyAdminMixin, ScopedAdmin, ScopedInlineMixin
 from units.scoping import Action
 
 
-class ConsoleAdmin(ScopedAdmin):
+class ConsoleAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Back-office admins only: jobs carry file names and row errors from every unit."""
 
     unit_path = None
     view_action = Action.MANAGE
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class HasErrorsFilter(admin.SimpleListFilter):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning
 
-__all__ = ["IMPORTERS", "ImportFailed", "ImportOutcome", "ImportRequest", "Importer", "collect_rows", "get_importer",
+__all__ = ["IMPORTERS", "ImportOutcome", "ImportRequest", "Importer", "collect_rows", "get_importer",
            "register"]
 
 
@@ -62,13 +62,6 @@ class ImportOutcome:
             text += f"; {len(self.warnings)} warnings"
         return text
 
-
-class ImportFailed(Exception):
-    """Raised inside the write transaction to roll back; carries the outcome with its errors."""
-
-    def __init__(self, outcome: ImportOutcome):
-        super().__init__(outcome.summary())
-        self.outcome = outcome
 
 
 class Importer(Protocol):

@@ -45,7 +45,7 @@ def _admin_for(spec):
     return type(f"{spec.model.__name__}Admin", (FactorAdmin,), {
         "spec": spec,
         "list_display": tuple(fields[:9]),
-        "search_fields": tuple(f for f in spec.identity if not f.endswith("_id") or True),
+        "search_fields": spec.identity,
     })
 
 

@@ -10,28 +10,19 @@ from django.contrib import admin
 
 from carbon.models import Emission
 from modules.registry import KINDS
-from units.admin_scoping import ScopedAdmin, ScopedExportMixin
+from units.admin_scoping import ReadOnlyAdminMixin, ScopedAdmin, ScopedExportMixin
 from units.scoping import Action
 
 UNIT_PATH = "module_report__report__unit__"
 
 
-class EntryAdmin(ScopedExportMixin, ScopedAdmin):
+class EntryAdmin(ReadOnlyAdminMixin, ScopedExportMixin, ScopedAdmin):
     unit_path = UNIT_PATH
     view_action = Action.BROWSE
     list_select_related = ("module_report__report__unit",)
     list_filter = ("module_report__report__year", "source")
     search_fields = ("module_report__report__unit__name", "module_report__report__unit__institutional_id", "note")
     list_per_page = 100
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="unit", ordering="module_report__report__unit__name")
     def unit(self, obj):
@@ -57,7 +48,7 @@ for _spec in KINDS.values():
 
 
 @admin.register(Emission)
-class EmissionAdmin(ScopedAdmin):
+class EmissionAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     """Leaf emission rows, for checking a number: which factor values gave which kg."""
 
     unit_path = "unit__"
@@ -68,11 +59,3 @@ class EmissionAdmin(ScopedAdmin):
     list_select_related = ("unit",)
     readonly_fields = [f.name for f in Emission._meta.fields]
 
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

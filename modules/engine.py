@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from carbon import taxonomy
@@ -216,15 +217,9 @@ def _entry_counts(module_reports: list[ModuleReport]) -> dict[int, int]:
     for module, ids in by_module.items():
         for spec in kinds_of_module(Module(module)):
             for row in (spec.model.objects.filter(module_report_id__in=ids).values("module_report_id")
-                        .order_by().annotate(n=_count())):
+                        .order_by().annotate(n=Count("pk"))):
                 counts[row["module_report_id"]] += row["n"]
     return counts
-
-
-def _count():
-    from django.db.models import Count
-
-    return Count("pk")
 
 
 def _stats(rows, entry_count: int) -> dict:

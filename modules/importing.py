@@ -9,7 +9,6 @@ Writes go through COPY (entries, their history, their emissions) in one transact
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +20,7 @@ from carbon.models import CarbonReport, ModuleReport, YearConfiguration
 from carbon.services import year_create_reports
 from modules.base import EntrySource
 from modules.engine import CHUNK, emissions_delete, entries_recompute, module_reports_touched, stats_refresh
-from modules.registry import ComputeContext, EntryKindSpec, RowContext, SkipRow
+from modules.registry import ComputeContext, EntryKindSpec, RowContext
 from units.models import Unit
 
 __all__ = ["EntryImporter", "register_entry_importer"]
@@ -205,9 +204,6 @@ class _RowParser:
         except CellError as exc:
             outcome.errors.append(RowError(row.number, exc.column, exc.reason))
             return None
-        except SkipRow as skip:
-            outcome.warnings.append(RowWarning(row.number, None, f"row skipped: {skip.reason}"))
-            return None
         return row.number, unit, values
 
     def _validated(self, chunk, ctx: RowContext, outcome: ImportOutcome):
@@ -257,6 +253,3 @@ def _module_reports(year: int, spec: EntryKindSpec, units: set[Unit]) -> dict[in
 def register_entry_importer(spec: EntryKindSpec) -> None:
     register(EntryImporter(spec))
 
-
-def decimal_or_none(value) -> Decimal | None:
-    return None if value is None else Decimal(value)

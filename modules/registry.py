@@ -12,16 +12,8 @@ from carbon.csvio import ColumnSpec, RowWarning
 from carbon.taxonomy import EntryKind, Module
 from modules.base import Entry, Leaf
 
-__all__ = ["KINDS", "SkipRow", "ComputeContext", "EntryKindSpec", "RowContext", "kind_by_name", "kinds_of_module",
-           "register_kind", "spec_for_kind"]
+__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "kinds_of_module", "register_kind"]
 
-
-class SkipRow(Exception):  # noqa: N818  (a signal, not an error)
-    """Raised by a row parser for a row to skip with a warning (e.g. a template's scaffold row)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -102,15 +94,6 @@ def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
     return spec
 
 
-def kind_by_name(name: str) -> EntryKindSpec:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise KeyError(f"unknown entry kind '{name}' (known: {', '.join(sorted(KINDS))})") from None
-
-
-def spec_for_kind(kind: EntryKind) -> EntryKindSpec:
-    return next(spec for spec in KINDS.values() if kind in spec.kinds)
 
 
 def kinds_of_module(module: Module) -> list[EntryKindSpec]:

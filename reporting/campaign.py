@@ -78,7 +78,9 @@ def year_campaign(config: YearConfiguration) -> list[tuple[ModuleSetting, list[S
     year = config.year
     factor_years = {name: spec.model.objects.filter(year=year).exists() for name, spec in FACTOR_KINDS.items()}
     reference = _reference_present()
-    jobs = list(Job.objects.filter(year=year, job_type=JobType.IMPORT).order_by("-pk"))
+    # Only what the cards show: a job's row errors can be large.
+    jobs = list(Job.objects.filter(year=year, job_type=JobType.IMPORT).order_by("-pk")
+                .only("pk", "pipeline_id", "kind", "unit_cf", "state", "result", "created_at", "file_name"))
     recalc = {s.kind: s.needs_recalculation for s in RecalculationState.objects.filter(year=year)}
     settings = {s.kind: s for s in SubmoduleSetting.objects.filter(year=config)}
     result = []

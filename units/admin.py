@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,6 +14,7 @@ from units.models import Unit, UnitRoleGrant, User
 from units.roles import Role, ScopeKind
 from units.scoping import Action, unit_scope
 from units.selectors import user_roles
+from units.services import role_permission
 
 
 class UnitResource(resources.ModelResource):
@@ -114,13 +113,10 @@ class UserAdmin(ScopedAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         wanted = {Role(value) for value in form.cleaned_data.get("global_roles", [])}
-        content_type = ContentType.objects.get_for_model(Unit)
         for role in Role:
-            if ScopeKind.GLOBAL not in role.scope_kinds:
-                continue
-            permission, _ = Permission.objects.get_or_create(content_type=content_type, codename=role.codename,
-                                                             defaults={"name": f"Acts as {role.label}"})
-            (obj.user_permissions.add if role in wanted else obj.user_permissions.remove)(permission)
+            if ScopeKind.GLOBAL in role.scope_kinds:
+                permission = role_permission(role)
+                (obj.user_permissions.add if role in wanted else obj.user_permissions.remove)(permission)
 
 
 class RoleGrantForm(forms.ModelForm):
@@ -140,9 +136,7 @@ class RoleGrantForm(forms.ModelForm):
 
     def save(self, commit=True):
         role = Role(self.cleaned_data["role"])
-        self.instance.permission = Permission.objects.get_or_create(
-            content_type=ContentType.objects.get_for_model(Unit), codename=role.codename,
-            defaults={"name": f"Acts as {role.label}"})[0]
+        self.instance.permission = role_permission(role)
         return super().save(commit)
 
 

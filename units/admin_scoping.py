@@ -16,7 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from units.models import Unit
 from units.scoping import Action, unit_scope
 
-__all__ = ["ScopedAdmin", "ScopedExportMixin", "ScopedInlineMixin"]
+__all__ = ["ReadOnlyAdminMixin", "ScopedAdmin", "ScopedExportMixin", "ScopedInlineMixin"]
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -139,3 +139,16 @@ class ScopedInlineMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._parent_admin().has_change_permission(request, obj)
+
+
+class ReadOnlyAdminMixin:
+    """For derived or operational data (entries seen from the back office, emission rows, jobs): read only."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,12 +11,8 @@ from units.roles import ROLE_PRIORITY, Role, RoleSpec, ScopeKind
 __all__ = ["LabMembership", "RoleHeld", "lab_memberships", "user_roles"]
 
 ROLE_BY_CODENAME = {role.codename: role for role in Role}
-OBJECT_SCOPE = {
-    Role.STANDARD: ScopeKind.OWN,
-    Role.PRINCIPAL: ScopeKind.UNIT,
-    Role.METIER: ScopeKind.AFFILIATION,
-    Role.AUDITOR: ScopeKind.AFFILIATION,
-}
+# The kind of a unit-anchored grant: the role's one scope kind other than global.
+OBJECT_SCOPE = {role: kind for role in Role for kind in role.scope_kinds if kind is not ScopeKind.GLOBAL}
 
 
 @dataclass(frozen=True)

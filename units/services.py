@@ -13,7 +13,7 @@ from simple_history.utils import bulk_update_with_history
 from units.models import Unit, UnitRoleGrant, User
 from units.roles import Role, RoleSpec, RoleSpecError, ScopeKind
 
-__all__ = ["unit_paths_recompute", "user_role_grant", "user_roles_replace"]
+__all__ = ["role_permission", "unit_paths_recompute", "user_role_grant", "user_roles_replace"]
 
 
 def unit_paths_recompute(*, actor=None, reason: str = "tree paths recomputed") -> int:
@@ -53,7 +53,8 @@ def unit_paths_recompute(*, actor=None, reason: str = "tree paths recomputed") -
     return len(changed)
 
 
-def _role_permission(role: Role) -> Permission:
+def role_permission(role: Role) -> Permission:
+    """The permission that stores a role (on a unit, or globally)."""
     content_type = ContentType.objects.get_for_model(Unit)
     permission, _ = Permission.objects.get_or_create(
         content_type=content_type, codename=role.codename, defaults={"name": f"Acts as {role.label}"}
@@ -65,7 +66,7 @@ def user_role_grant(*, user: User, spec: RoleSpec) -> bool:
     """Grant one role; returns False when it was already held. Unknown cf → RoleSpecError."""
     if spec.kind not in spec.role.scope_kinds:
         raise RoleSpecError(f"role {spec.role} takes the {'/'.join(spec.role.scope_kinds)} scope")
-    permission = _role_permission(spec.role)
+    permission = role_permission(spec.role)
     if spec.kind is ScopeKind.GLOBAL:
         if user.user_permissions.filter(pk=permission.pk).exists():
             return False
@@ -95,7 +96,7 @@ def user_roles_replace(*, user: User, specs: Iterable[RoleSpec]) -> list[str]:
     current = {held.as_spec(): held for held in user_roles(user)}
     for spec, held in current.items():
         if spec not in wanted:
-            permission = _role_permission(spec.role)
+            permission = role_permission(spec.role)
             if held.kind is ScopeKind.GLOBAL:
                 user.user_permissions.remove(permission)
             else:

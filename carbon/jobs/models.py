@@ -128,7 +128,6 @@ class Worker(models.Model):
     name = models.CharField(max_length=128, unique=True)
     started_at = models.DateTimeField()
     last_heartbeat_at = models.DateTimeField()
-    jobs_claimed = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-last_heartbeat_at"]

@@ -24,7 +24,8 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from carbon.jobs.models import Job, JobResult, JobState
+from carbon.jobs.models import Job, JobResult, JobState, JobType
+from carbon.jobs.services import pipeline_mark_running, pipeline_refresh, recalc_finished
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +115,6 @@ def _claim(job_id: int) -> bool:
     if claimed:
         Job.objects.using("jobs").filter(pk=job_id, started_at__isnull=True).update(started_at=now)
         _history(job_id, "running")
-        from carbon.jobs.services import pipeline_mark_running
-
         pipeline_mark_running(job_id)
     return bool(claimed)
 
@@ -186,9 +185,6 @@ def run_job(job_id: int) -> str | None:
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
-    from carbon.jobs.models import JobType
-    from carbon.jobs.services import pipeline_refresh, recalc_finished
-
     if job.job_type == JobType.RECALC:
         recalc_finished(job.pipeline_id)  # errored siblings count too: the chain never hangs
     pipeline_refresh(job.pipeline_id)

@@ -194,7 +194,7 @@ def jobs_sweep() -> dict:
     return {"recovered": recovered, "failed": failed, "redispatched": redispatched}
 
 
-def worker_heartbeat(name: str, *, claimed: int = 0) -> None:
+def worker_heartbeat(name: str) -> None:
     now = timezone.now()
     worker, created = Worker.objects.using("jobs").get_or_create(
         name=name, defaults={"started_at": now, "last_heartbeat_at": now})
