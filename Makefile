@@ -15,8 +15,13 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 
-install-dev: $(BIN)/python
+install-dev: $(BIN)/python tests/oidc/node_modules/.package-lock.json
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+# The OpenID provider of the OIDC end-to-end test, reinstalled when its lock file changes. node is
+# optional: without it that test skips.
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	command -v npm >/dev/null && (cd tests/oidc && npm ci --silent --no-audit --no-fund) || true
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput

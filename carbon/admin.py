@@ -94,13 +94,6 @@ class YearConfigurationAdmin(ScopedAdmin):
             result = year_create(year=config.year, actor=request.user)
             messages.success(request, f"{config.year}: {result.reports_created} reports added.")
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self.has_change_permission(request):
-            actions.pop("open_selected_years", None)
-            actions.pop("complete_selected_years", None)
-        return actions
-
 
 class ModuleReportInline(ScopedInlineMixin, admin.TabularInline):
     model = ModuleReport

@@ -18,10 +18,17 @@ from units.scoping import Action
 
 
 class ConsoleAdmin(ReadOnlyAdminMixin, ScopedAdmin):
-    """Back-office admins only: jobs carry file names and row errors from every unit."""
+    """Back-office admins only: jobs carry file names and row errors from every unit.
+
+    The rows are read-only; the console's actions (abort, recover, recalculate) are operations that
+    need the `operate` permission: a global back-office admin.
+    """
 
     unit_path = None
     view_action = Action.MANAGE
+
+    def has_operate_permission(self, request):
+        return self._allowed(request, Action.MANAGE, write=True)
 
 
 class HasErrorsFilter(admin.SimpleListFilter):
@@ -95,13 +102,8 @@ class PipelineAdmin(ConsoleAdmin):
     def progress_link(self, obj):
         return format_html('<a href="/admin/upload/pipeline/{}/">progress and result</a>', obj.pk)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.is_active or not self._allowed(request, Action.MANAGE, write=True):
-            actions.pop("abort_pipelines", None)
-        return actions
 
-    @admin.action(description="Abort the selected pipelines (running jobs roll back)")
+    @admin.action(permissions=["operate"], description="Abort the selected pipelines (running jobs roll back)")
     def abort_pipelines(self, request, queryset):
         for pipeline in queryset:
             count = pipeline_abort(pipeline=pipeline, actor=request.user)
@@ -121,13 +123,9 @@ class JobAdmin(ConsoleAdmin):
     exclude = ("file",)
     actions = ["recover_jobs"]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self._allowed(request, Action.MANAGE, write=True):
-            actions.pop("recover_jobs", None)
-        return actions
 
-    @admin.action(description="Recover the selected stale jobs (dead worker): queue them again")
+    @admin.action(permissions=["operate"],
+                  description="Recover the selected stale jobs (dead worker): queue them again")
     def recover_jobs(self, request, queryset):
         for job in queryset.filter(state=JobState.RUNNING):
             if job_recover(job=job):
@@ -157,13 +155,8 @@ class RecalculationStateAdmin(ConsoleAdmin):
     def needs_recalculation(self, obj):
         return obj.needs_recalculation
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self._allowed(request, Action.MANAGE, write=True):
-            actions.pop("recalculate", None)
-        return actions
 
-    @admin.action(description="Recalculate the selected kinds (in a worker)")
+    @admin.action(permissions=["operate"], description="Recalculate the selected kinds (in a worker)")
     def recalculate(self, request, queryset):
         from carbon.jobs.services import recalc_enqueue
 
@@ -172,3 +165,35 @@ class RecalculationStateAdmin(ConsoleAdmin):
             pipeline = recalc_enqueue(kinds=kinds, year=year, actor=request.user)
             messages.success(request, format_html('{}: recalculation queued — <a href="/admin/upload/pipeline/{}/">'
                                                   'follow it</a>.', year, pipeline.pk))
+
+
+# django-q2's own pages (task results, failures, schedules, the ORM queue): the same rule as the
+# console — global back-office admins only. Re-registered on the scoped base so that no admin page of
+# the site answers to Django model permissions instead of the scoping function.
+class _TaskQueueAdmin(ScopedAdmin):
+    unit_path = None
+    view_action = Action.MANAGE
+
+    def has_operate_permission(self, request):
+        return self._allowed(request, Action.MANAGE, write=True)
+
+
+def _scoped_task_queue_admins():
+    from django_q import admin as q_admin
+    from django_q.models import Failure, OrmQ, Schedule, Success
+
+    for model, library_admin in [(Schedule, q_admin.ScheduleAdmin), (Success, q_admin.TaskAdmin),
+                                 (Failure, q_admin.FailAdmin), (OrmQ, q_admin.QueueAdmin)]:
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        attributes = {}
+        if model is not Schedule:  # task results and queue rows are written by workers only
+            attributes["has_add_permission"] = lambda self, request, *args: False
+        scoped = type(f"Scoped{library_admin.__name__}", (_TaskQueueAdmin, library_admin), attributes)
+        if scoped.actions:
+            # "resubmit" re-runs a task: an operation, not a read.
+            scoped.actions = [admin.action(permissions=["operate"])(a) if callable(a) else a for a in scoped.actions]
+        admin.site.register(model, scoped)
+
+
+_scoped_task_queue_admins()

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from carbon.importing import IMPORTERS
 from carbon.jobs.models import Job
-from units.scoping import Action, unit_scope
+from units.scoping import is_backoffice_admin
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -32,7 +32,7 @@ class JobView(APIView):
     def get(self, request, pk: int):
         job = Job.objects.select_related("pipeline").filter(pk=pk).first()
         if job is None or not (job.created_by_id == request.user.pk
-                               or unit_scope(request.user, Action.MANAGE).is_global):
+                               or is_backoffice_admin(request.user)):
             raise Http404
         return Response(JobSerializer(job).data)
 

@@ -12,8 +12,6 @@ def site(request):
 
 
 def _is_admin(user) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    from units.scoping import Action, unit_scope
+    from units.scoping import is_backoffice_admin
 
-    return unit_scope(user, Action.MANAGE).is_global
+    return user is not None and is_backoffice_admin(user)

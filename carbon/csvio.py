@@ -24,8 +24,8 @@ from typing import IO, Any, BinaryIO
 
 __all__ = [
     "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
-    "is_formula_injection", "parse_bool", "parse_choice", "parse_date", "parse_decimal", "parse_int",
-    "parse_text", "read_csv", "sanitize_cell_for_export", "write_csv",
+    "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date", "parse_decimal",
+    "parse_int", "parse_text", "read_csv", "sanitize_cell_for_export", "write_csv",
 ]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -590,10 +590,16 @@ def _formula_error(number: int, values: dict[str, str]) -> RowError | None:
     return None
 
 
+def neutralize_formula(value: object) -> object:
+    """The one formula-neutralising function of every file the product writes for a spreadsheet: a text
+    that a spreadsheet would run gets a leading single quote; anything else (numbers, dates) is returned
+    as it is, so binary formats keep their native types."""
+    return "'" + value if isinstance(value, str) and is_formula_injection(value) else value
+
+
 def sanitize_cell_for_export(value: object) -> str:
-    """Render ``value`` as text (None -> ''), prefixing a single quote when it could be a formula."""
-    text = "" if value is None else value if isinstance(value, str) else str(value)
-    return "'" + text if is_formula_injection(text) else text
+    """Render ``value`` as text (None -> ''), neutralised when it could be a formula."""
+    return neutralize_formula("" if value is None else value if isinstance(value, str) else str(value))
 
 
 def write_csv(rows: Iterable[Sequence[object] | Mapping[str, object]], header: Sequence[str],

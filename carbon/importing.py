@@ -24,6 +24,9 @@ class ImportRequest:
     unit_cf: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    # A per-year file with no data rows would replace the year's rows with nothing: refused unless
+    # the caller says that clearing the kind for the year is what they want.
+    allow_empty: bool = False
     actor: Any = None
     progress: Callable[[int], None] | None = None  # called with the number of rows read so far
     # In a pipeline, recalculations and statistics are separate jobs: the importer reports what

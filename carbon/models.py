@@ -183,6 +183,8 @@ class CarbonReport(models.Model):
 class ModuleReport(models.Model):
     """One module of a report, with its status (validated by the unit's principal)."""
 
+    scope_unit_path = "report__unit__"  # how admin choices of module reports are scoped (no admin of its own)
+
     report = models.ForeignKey(CarbonReport, on_delete=models.CASCADE, related_name="modules")
     module = models.PositiveSmallIntegerField(choices=Module.choices())
     status = models.PositiveSmallIntegerField(choices=ModuleStatus.choices, default=ModuleStatus.NOT_STARTED)

@@ -29,6 +29,8 @@ UNIT_COLUMN = "unit_institutional_id"
 # Above this size a file is validated in a first streaming pass and written in a second one.
 STREAM_THRESHOLD_BYTES = int(os.environ.get("IMPORT_STREAM_THRESHOLD_BYTES", 20 * 1024 * 1024))
 OVERRIDE_COLUMN = "kg_co2eq"
+NO_DATA_ROWS = ("no data rows: nothing imported, the year's rows are unchanged "
+                "(to clear this kind for the year on purpose, import the empty file with --allow-empty)")
 
 
 class EntryImporter:
@@ -86,6 +88,10 @@ class EntryImporter:
             return outcome
         bad = {e.row for e in outcome.errors}
         outcome.skipped_rows = sorted(bad - {None})
+        if per_year and not request.allow_empty and all(n in bad for n in numbers):
+            outcome.errors.append(RowError(None, None, NO_DATA_ROWS))
+            outcome.skipped_rows = []
+            return outcome
         if request.dry_run:
             outcome.created = sum(1 for n in numbers if n not in bad)  # what a real run would create
             return outcome

@@ -12,6 +12,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def force_login_backend(settings):
+    """`client.force_login` takes the first backend with `get_user`: make it the test-only one."""
+    settings.AUTHENTICATION_BACKENDS = ["tests.auth_backends.ForceLoginBackend", *settings.AUTHENTICATION_BACKENDS]
+
+
 @pytest.fixture
 def tree(db):
     """The reference's scoping seed: ENAC (12635/13030) → SG → IT4R (14270/13032); STI (13000/14000) → STI-LAB.

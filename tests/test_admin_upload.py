@@ -295,7 +295,7 @@ def test_confirm_queues_a_job_and_never_runs_it_in_the_request(admin_client, yea
     assert response.status_code == 302 and response["Location"] == reverse("upload:progress", args=[pipeline.pk])
     job = pipeline.jobs.get()
     assert (job.job_type, job.kind, job.year, job.state, job.options) == (
-        JobType.IMPORT, "process_emission", 2025, JobState.QUEUED, {"skip_invalid": False})
+        JobType.IMPORT, "process_emission", 2025, JobState.QUEUED, {"skip_invalid": False, "allow_empty": False})
     assert job.file.read() == GOOD and job.file_name == "entries.csv"
     assert manual_queue == [job.pk]  # handed to the queue, on commit
     assert not ProcessEmission.objects.exists()  # and not run here

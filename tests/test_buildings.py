@@ -17,8 +17,8 @@ from modules.buildings.models import BuildingRoomEntry, EnergyCombustion
 from modules.engine import entries_recompute
 from modules.registry import ComputeContext
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/csv")
 REFERENCE_ROOMS = Path(__file__).resolve().parent.parent / "fixtures" / "reference" / "building_rooms.csv"
 
 ROOM_FACTOR_HEADER = ("building_name,room_type,heating_kwh_per_square_meter,cooling_kwh_per_square_meter,"

@@ -6,7 +6,6 @@ import io
 import tracemalloc
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -28,8 +27,7 @@ from carbon.csvio import (
     sanitize_cell_for_export,
     write_csv,
 )
-
-SAMPLES = Path("/work/shared/csv")
+from tests.samples import SAMPLES
 
 ROOM_COLUMNS = [
     ColumnSpec("building_location"),

@@ -1,7 +1,6 @@
 """Equipment end to end: factors, category inference, hours defaults, errors, overrides, recalculation."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
@@ -13,8 +12,8 @@ from carbon.taxonomy import EntryKind, Module
 from factors.models import EquipmentFactor
 from modules.equipment.models import Equipment
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/csv")
 FACTOR_HEADER = ("equipment_category,equipment_class,sub_class,active_power_w,standby_power_w,"
                  "active_usage_hours_per_week,standby_usage_hours_per_week,ef_kg_co2eq_per_kwh\n")
 FACTORS = FACTOR_HEADER + (

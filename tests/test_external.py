@@ -1,7 +1,6 @@
 """External cloud and AI: worked examples, provider matching and leaves, currencies, templates, errors."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
@@ -15,8 +14,8 @@ from modules.external.kind import ai_kg, scaffold_reason
 from modules.external.models import ExternalAI, ExternalCloud
 from modules.registry import KINDS
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/csv")
 CLOUD_FACTORS = ("service_type,provider,currency,ef_kg_co2eq_per_currency\n"
                  "compute,AWS,eur,0.05\nstorage,AWS,eur,0.01\nstorage,GCP,usd,0.02\nvirtualization,OVH,chf,0.1\n")
 AI_PROVIDERS = ("Gemini (Google)", "Mistral AI", "Claude (Anthropic)", "ChatGPT (OpenAI)", "Copilot (Microsoft)")

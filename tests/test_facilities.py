@@ -12,8 +12,9 @@ from carbon.taxonomy import EntryKind, Module
 from factors.kinds.facilities import AnimalFacilityFactor, ResearchFacilityFactor
 from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-CSV_DIR = "/work/shared/csv"
+CSV_DIR = str(SAMPLES)
 FACTOR = ("researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\n"
           "RF-001,Smoke Facility A,hours,100,{}\n")
 USES = ("unit_institutional_id,researchfacility_id,researchfacility_name,use,use_unit,note\n"

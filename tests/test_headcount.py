@@ -14,8 +14,9 @@ from factors.kinds.headcount import MemberFactor, StudentFactor
 from modules.base import EntrySource
 from modules.headcount.models import Member, Student
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-CSV_DIR = "/work/shared/csv"
+CSV_DIR = str(SAMPLES)
 # reference-domain §8.6
 FACTORS = ("headcount_category,headcount_class,headcount_subclass,unit,number_of_unit_per_fte,ef_kg_co2eq_per_unit\n"
            "food,vegetarian,,kg,100,1.0\nwaste,incineration,,kg,50,0.5\ncommuting,public_transport,,km,200,0.2\n")

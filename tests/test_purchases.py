@@ -2,7 +2,6 @@
 
 import logging
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
@@ -15,8 +14,8 @@ from factors.models import PurchaseFactor
 from modules.purchases.kind import purchase_factors, resolve_purchase_factor
 from modules.purchases.models import AdditionalPurchase, Purchase
 from tests.campaign import import_csv, kg
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/csv")
 SMOKE_FACTORS = (SAMPLES / "purchases_common_factors_smoke.csv").read_text()
 HEADER = ("unit_institutional_id,purchase_category,name,total_spent_amount,currency,purchase_institutional_code,"
           "purchase_additional_code\n")

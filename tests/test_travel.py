@@ -12,7 +12,6 @@ Stations are the reference's: Geneva (46.2104, 6.1428) – Lausanne (46.5167, 6.
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -30,8 +29,7 @@ from modules.registry import KINDS
 from modules.travel.models import PlaneTrip, TrainTrip
 from tests.campaign import import_csv, kg
 from tests.factories import UnitFactory
-
-SAMPLES = Path("/work/shared/csv")
+from tests.samples import SAMPLES
 
 GVA, CDG, JFK = (46.2381, 6.1090), (49.0550, 2.5500), (40.6400, -73.7650)
 GENEVA, LAUSANNE, RENENS = (46.2104, 6.1428), (46.5167, 6.6322), (46.5378, 6.5783)

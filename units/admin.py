@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -156,3 +158,27 @@ class UnitRoleGrantAdmin(ScopedAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_staff and not unit_scope(request.user, Action.BROWSE).is_empty
+
+
+# Roles are grants on units, not Django groups: the library's group page would be a second, unscoped
+# way to hand out permissions.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(ScopedAdmin):
+    """Password-login lockouts (django-axes): global admins see them and delete one to unlock early."""
+
+    unit_path = None
+    view_action = Action.MANAGE
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time")
+    search_fields = ("username", "ip_address")
+    readonly_fields = ("username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "get_data",
+                       "post_data", "path_info")
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

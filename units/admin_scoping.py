@@ -1,22 +1,65 @@
 """The base admin that routes every admin surface through the scoping function.
 
 Changelists, change/delete/history views, actions and import-export's export all start from
-`get_queryset`; FK dropdowns from `formfield_for_foreignkey`; permissions from `has_*_permission`.
-Out-of-scope objects answer 404 (not 403, not a redirect): the response says nothing about what exists.
+`get_queryset`; FK dropdowns from `scoped_choices`; permissions from `has_*_permission`.
+Out-of-scope objects and malformed ids answer 404 (not 403, not a redirect, never 500): the response
+says nothing about what exists.
+
+Writes are closed on every URL, not only on `/change/`: simple-history's version page asks Django's
+"view or change" and would save a POST as a viewer, so it is routed through `has_change_permission`
+here; custom actions require change permission unless they declare otherwise, and act only on objects
+the user may change.
 """
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from carbon.csvio import neutralize_formula
 from units.models import Unit
 from units.scoping import Action, unit_scope
 
-__all__ = ["ReadOnlyAdminMixin", "ScopedAdmin", "ScopedExportMixin", "ScopedInlineMixin"]
+__all__ = ["UNSCOPED", "ReadOnlyAdminMixin", "ScopedAdmin", "ScopedExportMixin", "ScopedInlineMixin",
+           "unit_path_of"]
+
+# A model reaches `Unit` through a lookup path ("unit__", "report__unit__"), is global reference data
+# (None: readable with any scope, written only globally) or has no rule: UNSCOPED, and then nobody gets
+# its rows as choices. Models without an admin of their own declare `scope_unit_path` on the class.
+UNSCOPED = object()
+
+
+def unit_path_of(model: type[Model]):
+    if model is Unit:
+        return ""
+    registered = admin.site._registry.get(model)
+    if isinstance(registered, ScopedAdmin):
+        return registered.unit_path
+    return getattr(model, "scope_unit_path", UNSCOPED)
+
+
+def scoped_choices(request, model: type[Model], action: Action) -> QuerySet:
+    """The rows of `model` a user may pick in a form whose saving needs `action` (deny by default)."""
+    queryset = model._default_manager.all()
+    path = unit_path_of(model)
+    scope = unit_scope(request.user, action)
+    if path is UNSCOPED or scope.is_empty:
+        return queryset.none()
+    if path is None:
+        return queryset
+    return queryset.filter(scope.q(path))
+
+
+def _has_history(model: type[Model]) -> bool:
+    return hasattr(model._meta, "simple_history_manager_attribute")
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -38,6 +81,13 @@ class ScopedAdmin(SimpleHistoryAdmin):
         if self.unit_path is None:
             return queryset if not scope.is_empty else queryset.none()
         return queryset.filter(scope.q(self.unit_path))
+
+    def changeable_queryset(self, request, queryset):
+        """`queryset` narrowed to the objects the user may change (actions act on these only)."""
+        scope = unit_scope(request.user, self.change_action)
+        if scope.is_empty or (self.unit_path is None and not scope.is_global):
+            return queryset.none()
+        return queryset if self.unit_path is None else queryset.filter(scope.q(self.unit_path))
 
     def unit_of(self, obj) -> Unit | None:
         if self.unit_path is None:
@@ -74,21 +124,55 @@ class ScopedAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, self.change_action, obj, write=True)
 
+    # History pages follow the object's own rights (simple-history would ask model permissions).
+    def has_view_history_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_change_history_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    # --- actions ---------------------------------------------------------------------------
+    def get_actions(self, request):
+        """Actions that declare no permission need change permission; all act on changeable objects only."""
+        actions = {}
+        for name, (func, action_name, description) in super().get_actions(request).items():
+            if getattr(func, "allowed_permissions", None) is None and not self.has_change_permission(request):
+                continue
+            actions[name] = (self._narrowed_action(func), action_name, description)
+        return actions
+
+    def _narrowed_action(self, func):
+        @functools.wraps(func)
+        def narrowed(modeladmin, request, queryset):
+            return func(modeladmin, request, self.changeable_queryset(request, queryset))
+
+        return narrowed
+
     # --- FK dropdowns ----------------------------------------------------------------------
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if related is Unit:
-            kwargs["queryset"] = unit_scope(request.user, self.change_action).units()
-        else:
-            related_admin = self.admin_site._registry.get(related)
-            if isinstance(related_admin, ScopedAdmin):
-                kwargs["queryset"] = related_admin.get_queryset(request)
+        kwargs["queryset"] = scoped_choices(request, db_field.related_model, self.change_action)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    # --- object views: out of scope is 404 ------------------------------------------------
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs["queryset"] = scoped_choices(request, db_field.related_model, self.change_action)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    # --- object views: out of scope or malformed is 404 -----------------------------------
     def _require_in_scope(self, request, object_id):
-        if object_id is not None and not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
-            raise Http404("No such object.")
+        if object_id is None:
+            return
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError, TypeError):
+            raise Http404(_("No such object."))
+        if not self.get_queryset(request).filter(pk=pk).exists():
+            raise Http404(_("No such object."))
+
+    def _require_history(self, version_id=None):
+        if not _has_history(self.model):
+            raise Http404(_("This kind of object keeps no history."))
+        if version_id is not None and not str(version_id).isdigit():
+            raise Http404(_("No such version."))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._require_in_scope(request, object_id)
@@ -100,26 +184,53 @@ class ScopedAdmin(SimpleHistoryAdmin):
 
     def history_view(self, request, object_id, extra_context=None):
         self._require_in_scope(request, object_id)
+        self._require_history()
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A version page: a form for those who may change the object, a read-only page for viewers."""
         self._require_in_scope(request, object_id)
+        self._require_history(version_id)
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_change_permission(request, obj):
+            if request.method not in {"GET", "HEAD"}:
+                raise PermissionDenied
+            request._version_read_only = True  # read by get_readonly_fields below
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if getattr(request, "_version_read_only", False):
+            editable = [f.name for f in self.model._meta.get_fields()
+                        if getattr(f, "editable", False) and f.concrete and not f.auto_created]
+            return (*readonly, *(name for name in editable if name not in readonly))
+        return readonly
 
-admin.site.site_header = "Carbon calculator — back office"
-admin.site.site_title = "Carbon back office"
-admin.site.index_title = "Campaign administration"
+
+admin.site.site_header = _("Carbon calculator — back office")
+admin.site.site_title = _("Carbon back office")
+admin.site.index_title = _("Campaign administration")
 
 
 class ScopedExportMixin(ExportMixin):
     """django-import-export's export, allowed by scope (it asks Django model permissions otherwise).
 
-    The exported rows come from the changelist, hence from the scoped `get_queryset`.
+    The exported rows come from the changelist, hence from the scoped `get_queryset`; every cell, in
+    every format, goes through the one formula-neutralising function before it is written.
     """
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        dataset = super().get_data_for_export(request, queryset, **kwargs)
+        headers = [neutralize_formula(h) for h in dataset.headers or []]
+        rows = [tuple(neutralize_formula(cell) for cell in row) for row in dataset]
+        dataset.wipe()
+        dataset.headers = headers
+        for row in rows:
+            dataset.append(row)
+        return dataset
 
 
 class ScopedInlineMixin:
@@ -139,6 +250,10 @@ class ScopedInlineMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._parent_admin().has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = scoped_choices(request, db_field.related_model, self._parent_admin().change_action)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ReadOnlyAdminMixin:

@@ -11,7 +11,9 @@ import logging
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
+from django.http import Http404
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from units.models import Provider, User
 from units.roles import parse_roles_claim
@@ -19,7 +21,7 @@ from units.services import user_roles_replace
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DemoPasswordBackend", "InstitutionOIDCBackend"]
+__all__ = ["DemoPasswordBackend", "InstitutionOIDCBackend", "OIDCAuthenticateView", "OIDCCallbackView"]
 
 
 class DemoPasswordBackend(ModelBackend):
@@ -35,6 +37,9 @@ class DemoPasswordBackend(ModelBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     def get_user(self, user_id):
+        # Called on every request for sessions this backend opened: they end with demo mode.
+        if not settings.DEMO_MODE:
+            return None
         return User.objects.filter(pk=user_id, is_active=True).first()
 
 
@@ -43,6 +48,11 @@ class InstitutionOIDCBackend(OIDCAuthenticationBackend):
 
     def get_username(self, claims):
         return self._subject(claims)
+
+    def get_user(self, user_id):
+        # Called on every request: a user deactivated here is signed out at once (the library's
+        # get_user does not look at is_active).
+        return User.objects.filter(pk=user_id, is_active=True).first()
 
     def _subject(self, claims) -> str:
         subject = claims.get(settings.OIDC_SUBJECT_CLAIM)
@@ -70,6 +80,10 @@ class InstitutionOIDCBackend(OIDCAuthenticationBackend):
         return user
 
     def update_user(self, user, claims):
+        # Runs at each login and at each SessionRefresh re-check, so roles follow the provider.
+        if not user.is_active:
+            # Deactivated here: refuse (the library logs it and returns no user), touch nothing.
+            raise SuspiciousOperation(f"OIDC login refused: user {user.institutional_id} is inactive")
         user.email = claims.get("email", "") or user.email
         user.display_name = self._display_name(claims) or user.display_name
         user.save(update_fields=["email", "display_name"])
@@ -88,3 +102,21 @@ class InstitutionOIDCBackend(OIDCAuthenticationBackend):
     def _sync_roles(user, claims):
         for warning in user_roles_replace(user=user, specs=parse_roles_claim(claims.get("roles"))):
             logger.warning("login of %s: %s", user.institutional_id, warning)
+
+
+class _OnlyWhenOIDCEnabled:
+    """The oidc/ URLs are always routed (so the URLconf does not depend on import-time settings);
+    starting a login or accepting a callback is refused while OIDC is not configured."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.OIDC_ENABLED:
+            raise Http404("OpenID Connect is not configured")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class OIDCAuthenticateView(_OnlyWhenOIDCEnabled, OIDCAuthenticationRequestView):
+    pass
+
+
+class OIDCCallbackView(_OnlyWhenOIDCEnabled, OIDCAuthenticationCallbackView):
+    pass

@@ -24,7 +24,7 @@ from units.models import PathTokens, Unit
 from units.roles import Role, ScopeKind
 from units.selectors import user_roles
 
-__all__ = ["Action", "UnitScope", "can", "clamp", "unit_scope", "units_for"]
+__all__ = ["Action", "UnitScope", "can", "clamp", "is_backoffice_admin", "unit_scope", "units_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,11 @@ def unit_scope(user, action: Action | str) -> UnitScope:
     full_units = {h.unit_code for h in user_roles(user) if h.role in allowed and h.kind is ScopeKind.UNIT}
     return UnitScope(exact_codes=frozenset(exact), own_codes=frozenset(own - full_units),
                      subtree_codes=frozenset(subtree))
+
+
+def is_backoffice_admin(user) -> bool:
+    """The one predicate for "may run the whole back office" (uploads, console, any job)."""
+    return unit_scope(user, Action.MANAGE).is_global
 
 
 def units_for(user, action: Action | str) -> QuerySet[Unit]:

@@ -15,7 +15,8 @@ def import_handler(context: JobContext) -> Outcome:
     with job.file.open("rb") as handle:
         outcome = importer.run(ImportRequest(
             source=handle, year=job.year, unit_cf=job.unit_cf or None, actor=job.created_by,
-            skip_invalid=bool(job.options.get("skip_invalid")), progress=lambda n: context.progress(n),
+            skip_invalid=bool(job.options.get("skip_invalid")), allow_empty=bool(job.options.get("allow_empty")),
+            progress=lambda n: context.progress(n),
             defer_followups=True,
         ))
     context.progress(outcome.rows_read, rows_total=outcome.rows_read, force=True)

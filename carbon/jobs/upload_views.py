@@ -7,7 +7,7 @@ Why it is built this way:
 - Between preview and confirm the bytes live in the default storage (`uploads/pending/<uuid>.csv`),
   shared by every web process, with only the token in the session: another admin's session cannot
   confirm or read them.
-- Only back-office admins (`unit_scope(user, MANAGE).is_global`) may upload; anyone else signed in gets a
+- Only back-office admins (`is_backoffice_admin`) may upload; anyone else signed in gets a
   bare 403, the anonymous the admin login.
 - The progress page refreshes itself with `<meta http-equiv="refresh">`: it works without JavaScript.
 """
@@ -42,7 +42,7 @@ from carbon.jobs import upload_forms
 from carbon.jobs.models import JobType, Pipeline
 from carbon.jobs.services import import_enqueue, phase_of
 from carbon.jobs.upload_forms import UploadForm, kind_label
-from units.scoping import Action, unit_scope
+from units.scoping import is_backoffice_admin
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +65,13 @@ ISSUE_HEADER = ["row", "column", "reason"]
 
 
 # --- access ---------------------------------------------------------------------------------------
-def _is_backoffice_admin(user) -> bool:
-    return unit_scope(user, Action.MANAGE).is_global
-
-
 def _admin_only(view):
     """Admin look and login redirect from `admin_view`; a signed-in non-admin gets a bare 403."""
     protected = admin.site.admin_view(view)
 
     @wraps(view)
     def guarded(request, *args, **kwargs):
-        if request.user.is_authenticated and not _is_backoffice_admin(request.user):
+        if request.user.is_authenticated and not is_backoffice_admin(request.user):
             raise PermissionDenied
         return protected(request, *args, **kwargs)
 
@@ -244,7 +240,7 @@ _upload_guarded = _admin_only(_upload)
 @never_cache
 def upload(request):
     """Refuse an oversized body from its Content-Length alone, before anything reads (or spools) it."""
-    if request.method == "POST" and request.user.is_authenticated and _is_backoffice_admin(request.user):
+    if request.method == "POST" and request.user.is_authenticated and is_backoffice_admin(request.user):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

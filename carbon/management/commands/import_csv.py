@@ -21,10 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate every row, write nothing.")
         parser.add_argument("--skip-invalid", action="store_true",
                             help="Write the valid rows and list the skipped ones instead of failing.")
+        parser.add_argument("--allow-empty", action="store_true",
+                            help="Accept a per-year file without data rows: clears the kind for the year.")
         parser.add_argument("--background", action="store_true", help="Queue the import for a worker.")
         parser.add_argument("--actor", help="institutional_id of the user recorded in history.")
 
-    def handle(self, *args, kind, file, year, unit_cf, dry_run, skip_invalid, background, actor, **options):
+    def handle(self, *args, kind, file, year, unit_cf, dry_run, skip_invalid, background, actor, allow_empty,
+               **options):
         try:
             importer = get_importer(kind)
         except KeyError as exc:
@@ -35,14 +38,14 @@ class Command(BaseCommand):
             raise CommandError(f"{kind} files do not take --unit")
         actor_user = self._actor(actor)
         if background:
-            return self._enqueue(kind, file, year, unit_cf, actor_user, skip_invalid, dry_run)
+            return self._enqueue(kind, file, year, unit_cf, actor_user, skip_invalid, dry_run, allow_empty)
         started = time.monotonic()
         progress = self._progress_printer() if sys.stderr.isatty() else None
         try:
             with open(file, "rb") as handle:
                 outcome = importer.run(ImportRequest(source=handle, year=year, unit_cf=unit_cf, dry_run=dry_run,
                                                      skip_invalid=skip_invalid, actor=actor_user,
-                                                     progress=progress))
+                                                     allow_empty=allow_empty, progress=progress))
         except FileNotFoundError:
             raise CommandError(f"file not found: {file}") from None
         if progress:
@@ -56,7 +59,7 @@ class Command(BaseCommand):
         if outcome.errors and not outcome.skipped_rows:
             raise CommandError("import failed: nothing was written" if not dry_run else "validation failed")
 
-    def _enqueue(self, kind, file, year, unit_cf, actor, skip_invalid, dry_run):
+    def _enqueue(self, kind, file, year, unit_cf, actor, skip_invalid, dry_run, allow_empty):
         """The same pipeline the admin upload runs: import → recalculations → statistics, in a worker."""
         from pathlib import Path
 
@@ -69,7 +72,8 @@ class Command(BaseCommand):
         except FileNotFoundError:
             raise CommandError(f"file not found: {file}") from None
         pipeline = import_enqueue(kind=kind, content=content, file_name=Path(file).name, year=year,
-                                  unit_cf=unit_cf, actor=actor, skip_invalid=skip_invalid)
+                                  unit_cf=unit_cf, actor=actor, skip_invalid=skip_invalid,
+                                  allow_empty=allow_empty)
         self.stdout.write(f"queued pipeline #{pipeline.pk} ({kind}); a worker runs it "
                           f"(python manage.py qcluster); follow it in the admin: /admin/carbon/pipeline/{pipeline.pk}/")
 
