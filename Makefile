@@ -35,6 +35,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	DEMO_MODE=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 worker: install

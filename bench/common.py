@@ -22,9 +22,9 @@ BENCH_DB = "carbon_bench"
 def setup_django() -> None:
     """Point Django at a dedicated benchmark database (created and migrated on first use)."""
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carbon.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEMO_MODE", "1")
-    from carbon import database
+    from config import database
 
     config = database.database_config(ROOT)
     import psycopg

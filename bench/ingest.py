@@ -52,7 +52,7 @@ def purchase_files(labs: list[str]) -> tuple[bytes, bytes]:
 
 
 def run_import(kind: str, data: bytes, year: int = 2025):
-    from carbon.importing import ImportRequest, get_importer
+    from infra.importing import ImportRequest, get_importer
 
     started = time.perf_counter()
     outcome = get_importer(kind).run(ImportRequest(source=data, year=year))

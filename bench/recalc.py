@@ -22,9 +22,9 @@ def build(labs: list[str]) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from carbon.bulk import allocate_ids, copy_tuples
     from carbon.models import Emission, ModuleReport
     from factors.models import ProcessEmissionFactor
+    from infra.bulk import allocate_ids, copy_tuples
     from modules.process.models import ProcessEmission
 
     factor = ProcessEmissionFactor.objects.create(year=2025, category="CO2", ef_kg_co2eq_per_unit=1.5)

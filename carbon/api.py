@@ -1,14 +1,13 @@
-"""API endpoints of the campaign core: job progress and the CSV templates of every import kind."""
+"""API endpoint of the job machinery: the progress of a job."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carbon.importing import IMPORTERS
 from carbon.jobs.models import Job
 from units.scoping import is_backoffice_admin
 
@@ -35,27 +34,3 @@ class JobView(APIView):
                                or is_backoffice_admin(request.user)):
             raise Http404
         return Response(JobSerializer(job).data)
-
-
-class TemplateView(APIView):
-    """The upload template of a kind: its header (required columns first) and how to fill it, UTF-8 with BOM."""
-
-    permission_classes = [IsAuthenticated]
-
-    def get(self, request, kind: str):
-        from modules.registry import KINDS
-
-        spec = KINDS.get(kind)
-        if spec is None or kind not in IMPORTERS:
-            raise Http404
-        columns = sorted(spec.columns, key=lambda c: not c.required)
-        lines = [
-            f"# {spec.label or spec.name}: one row per entry. Required: "
-            + ", ".join(c.name for c in columns if c.required) + ".",
-            "# Decimal point '.', dates YYYY-MM-DD. Lines starting with # are ignored. "
-            "Optional kg_co2eq column: a total to store as is.",
-            ",".join(c.name for c in columns),
-        ]
-        response = HttpResponse("\ufeff" + "\r\n".join(lines) + "\r\n", content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{kind}_template.csv"'
-        return response

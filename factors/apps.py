@@ -6,9 +6,9 @@ class FactorsConfig(AppConfig):
     verbose_name = "Emission factors and reference data"
 
     def ready(self):
-        from carbon.discovery import plain_modules
         from factors import importers  # noqa: F401  (registers the reference-data CSV kinds)
         from factors.base import register_factor_kind
+        from infra.discovery import plain_modules
 
         # Each factor kind module declares its FactorKindSpec(s) as SPEC (or SPECS).
         for module in plain_modules("factors.kinds"):

@@ -15,9 +15,9 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-from carbon.bulk import copy_history, copy_insert
-from carbon.csvio import ColumnSpec, CsvFileError, RowError, read_csv
-from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
+from infra.bulk import copy_history, copy_insert
+from infra.csvio import ColumnSpec, CsvFileError, RowError, read_csv
+from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["FACTOR_KINDS", "Factor", "FactorImporter", "FactorKindSpec", "register_factor_kind"]
 
@@ -163,11 +163,10 @@ class FactorImporter:
         return stale
 
     def _recalculate(self, year: int) -> None:
-        from modules.engine import recalculate
-        from modules.registry import KINDS
+        from factors.signals import factors_changed
 
-        for name in self.spec.recalculates:
-            recalculate(KINDS[name], year=year)
+        # The modules recompute their entries (modules.engine.on_factors_changed): factors never import them.
+        factors_changed.send(sender=self.spec.model, kinds=tuple(self.spec.recalculates), year=year)
 
 
 def _key_text(spec: FactorKindSpec, key: tuple) -> str:
@@ -175,7 +174,7 @@ def _key_text(spec: FactorKindSpec, key: tuple) -> str:
 
 
 def _stale_warning(spec: FactorKindSpec, stale: list):
-    from carbon.csvio import RowWarning
+    from infra.csvio import RowWarning
 
     listed = "; ".join(_key_text(spec, tuple(getattr(f, k) for k in spec.identity)) for f in stale[:20])
     more = f" and {len(stale) - 20} more" if len(stale) > 20 else ""

@@ -18,7 +18,9 @@ from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from carbon.csvio import (
+from factors.models import BuildingRoom, ExchangeRate, Location, TransportMode, location_natural_key
+from factors.signals import reference_data_changed
+from infra.csvio import (
     CellError,
     ColumnSpec,
     CsvFileError,
@@ -30,9 +32,7 @@ from carbon.csvio import (
     parse_text,
     read_csv,
 )
-from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
-from factors.models import BuildingRoom, ExchangeRate, Location, TransportMode, location_natural_key
-from factors.signals import reference_data_changed
+from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["BUILDING_ROOMS", "EXCHANGE_RATES", "LOCATIONS", "BuildingRoomsImporter", "ExchangeRatesImporter",
            "LocationsImporter", "ParsedRow"]

@@ -129,7 +129,7 @@ class ExchangeRate(models.Model):
 
 # --- Factor kinds: one model per kind, each in factors/kinds/<module>.py (discovered, not listed) ----
 def _import_factor_kinds():
-    from carbon.discovery import plain_modules
+    from infra.discovery import plain_modules
 
     for module in plain_modules("factors.kinds"):
         for name in dir(module):

@@ -6,7 +6,7 @@ class ModulesConfig(AppConfig):
     verbose_name = "Activity modules"
 
     def ready(self):
-        from carbon.discovery import submodules
+        from infra.discovery import submodules
         from modules.importing import register_entry_importer
         from modules.registry import register_kind
 
@@ -15,10 +15,11 @@ class ModulesConfig(AppConfig):
             for spec in getattr(module, "SPECS", None) or [module.SPEC]:
                 register_kind(spec)
                 register_entry_importer(spec)
-        from factors.signals import reference_data_changed
-        from modules.engine import on_reference_data_changed
+        from factors.signals import factors_changed, reference_data_changed
+        from modules.engine import on_factors_changed, on_reference_data_changed
 
         reference_data_changed.connect(on_reference_data_changed, dispatch_uid="modules-reference-data")
+        factors_changed.connect(on_factors_changed, dispatch_uid="modules-factors-changed")
         from modules import jobs
 
         jobs.register()

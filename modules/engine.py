@@ -17,9 +17,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from carbon import taxonomy
-from carbon.bulk import allocate_ids, copy_history, copy_tuples
 from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
+from infra.bulk import allocate_ids, copy_history, copy_tuples
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, kinds_of_module
 
@@ -265,6 +265,12 @@ def _report_stats_refresh(report_ids: set[int]) -> None:
         }
         report.stats_computed_at = now
     _write_stats(CarbonReport, {r.pk: r.stats for r in reports}, now)
+
+
+def on_factors_changed(sender, *, kinds, year, **kwargs) -> None:
+    """Recompute the entries of `kinds` for `year` after their factors changed (factors.signals)."""
+    for name in kinds:
+        recalculate(KINDS[name], year=year)
 
 
 def on_reference_data_changed(sender, **kwargs) -> None:

@@ -13,11 +13,11 @@ import os
 from django.db import transaction
 from django.utils import timezone
 
-from carbon.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
-from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
-from carbon.importing import ImportOutcome, ImportRequest, register
 from carbon.models import CarbonReport, ModuleReport, YearConfiguration
 from carbon.services import year_create_reports
+from infra.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
+from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
+from infra.importing import ImportOutcome, ImportRequest, register
 from modules.base import EntrySource
 from modules.engine import CHUNK, emissions_delete, entries_recompute, module_reports_touched, stats_refresh
 from modules.registry import ComputeContext, EntryKindSpec, RowContext

@@ -1,6 +1,6 @@
 """Entry models of the eight modules; each lives in its module's sub-package (`modules/<name>/models.py`)."""
 
-from carbon.discovery import submodules
+from infra.discovery import submodules
 
 for _module in submodules("modules", "models"):
     globals().update({name: getattr(_module, name) for name in dir(_module)

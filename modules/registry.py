@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from carbon.csvio import ColumnSpec, RowWarning
 from carbon.taxonomy import EntryKind, Module
+from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
 
 __all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "kinds_of_module", "register_kind"]

@@ -16,12 +16,12 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from carbon.importing import IMPORTERS
 from carbon.jobs import upload_forms, upload_views
 from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline, PipelineStatus
 from carbon.jobs.runner import run_job
 from carbon.models import YearConfiguration
 from carbon.services import year_create
+from infra.importing import IMPORTERS
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv
 from tests.factories import user_with_roles

@@ -2,9 +2,9 @@
 
 import pytest
 
-from carbon.importing import ImportRequest, get_importer
 from carbon.jobs.services import import_enqueue
 from carbon.services import year_create
+from infra.importing import ImportRequest, get_importer
 from tests.factories import user_with_roles
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "jobs"])

@@ -38,9 +38,9 @@ from django.db.models import Count, Sum
 
 from carbon.models import Emission, ModuleReport, ModuleStatus
 from carbon.taxonomy import CATEGORIES, EntryKind, Module
+from config.management.commands.load_demo import CAMPAIGN_DIR, VALIDATED_FILE
 from modules.registry import KINDS
 from reporting.selectors import RESULTS_COLUMNS
-from units.management.commands.load_demo import CAMPAIGN_DIR, VALIDATED_FILE
 
 YEAR = "2025"
 AMOUNTS = RESULTS_COLUMNS[3:]  # scope1 … buildings__construction_and_renovation

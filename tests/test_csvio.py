@@ -1,4 +1,4 @@
-"""Tests for carbon.csvio (pure Python, no database, no Django)."""
+"""Tests for infra.csvio (pure Python, no database, no Django)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from carbon.csvio import (
+from infra.csvio import (
     NOT_UTF8_WARNING,
     CellError,
     ColumnSpec,

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError
 from django.db import IntegrityError, transaction
 
-from carbon.csvio import ColumnSpec, read_csv
 from carbon.models import Emission, ModuleReport
 from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
+from infra.csvio import ColumnSpec, read_csv
 from modules.external.kind import ai_kg, scaffold_reason
 from modules.external.models import ExternalAI, ExternalCloud
 from modules.registry import KINDS

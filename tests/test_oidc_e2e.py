@@ -4,7 +4,7 @@ Our side runs in Django's test client; the provider's side (its login form, its 
 `requests.Session`, the "browser at the IdP". Django exchanges the code at the provider's token
 endpoint and reads its userinfo and JWKS for real: nothing is mocked.
 
-Settings: OIDC's backend and middleware are chosen when carbon/settings.py is imported, so the test
+Settings: OIDC's backend and middleware are chosen when config/settings.py is imported, so the test
 imports that file in a subprocess with the OIDC_* environment a deployment would set, and applies the
 OIDC_*, MIDDLEWARE and AUTHENTICATION_BACKENDS values it computes with the `settings` fixture: the
 wiring under test is the production one. The oidc/ URLs are always routed (their views refuse while
@@ -87,13 +87,13 @@ def idp_process(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def production_oidc_settings(idp_process):
-    """What carbon/settings.py computes when a deployment configures OIDC (read in a subprocess)."""
+    """What config/settings.py computes when a deployment configures OIDC (read in a subprocess)."""
     ep = idp_process.endpoints
     env = {**os.environ, "OIDC_RP_CLIENT_ID": CLIENT["client_id"], "OIDC_RP_CLIENT_SECRET": CLIENT["client_secret"],
            "OIDC_OP_AUTHORIZATION_ENDPOINT": ep["authorization_endpoint"],
            "OIDC_OP_TOKEN_ENDPOINT": ep["token_endpoint"], "OIDC_OP_USER_ENDPOINT": ep["userinfo_endpoint"],
            "OIDC_OP_JWKS_ENDPOINT": ep["jwks_uri"], "OIDC_SESSION_REFRESH_SECONDS": "120"}
-    code = ("import json; from carbon import settings as s; print(json.dumps({k: getattr(s, k) for k in dir(s) "
+    code = ("import json; from config import settings as s; print(json.dumps({k: getattr(s, k) for k in dir(s) "
             "if k.startswith('OIDC_') or k in ('MIDDLEWARE', 'AUTHENTICATION_BACKENDS')}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

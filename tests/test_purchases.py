@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError
 
-from carbon.csvio import CellError
 from carbon.models import Emission, ModuleReport
 from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.models import PurchaseFactor
+from infra.csvio import CellError
 from modules.purchases.kind import purchase_factors, resolve_purchase_factor
 from modules.purchases.models import AdditionalPurchase, Purchase
 from tests.campaign import import_csv, kg

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError
 
-from carbon.importing import ImportRequest, get_importer
 from carbon.models import Emission
 from carbon.services import year_create
 from factors.models import Location, TransportMode
+from infra.importing import ImportRequest, get_importer
 from modules.headcount.models import Member
 from modules.process.models import ProcessEmission
 from modules.travel.models import PlaneTrip

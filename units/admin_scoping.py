@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from carbon.csvio import neutralize_formula
+from infra.csvio import neutralize_formula
 from units.models import Unit
 from units.scoping import Action, unit_scope
 

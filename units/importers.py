@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from carbon.csvio import CellError, ColumnSpec, CsvFileError, RowError, parse_bool, parse_int, read_csv
-from carbon.importing import ImportOutcome, ImportRequest, collect_rows, register
+from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, parse_bool, parse_int, read_csv
+from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
 from units.models import Provider, Unit, User
 from units.roles import RoleSpecError, parse_role, parse_scope
 from units.services import unit_paths_recompute, user_role_grant

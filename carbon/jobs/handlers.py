@@ -3,9 +3,9 @@ belong to the modules app, which registers them (the engine lives there)."""
 
 from __future__ import annotations
 
-from carbon.importing import ImportRequest, get_importer
 from carbon.jobs.models import JobResult
 from carbon.jobs.runner import JobContext, Outcome
+from infra.importing import ImportRequest, get_importer
 
 
 def import_handler(context: JobContext) -> Outcome:

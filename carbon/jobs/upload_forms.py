@@ -8,8 +8,8 @@ from __future__ import annotations
 from django import forms
 from django.template.defaultfilters import filesizeformat
 
-from carbon.importing import IMPORTERS, Importer, get_importer
 from carbon.models import YearConfiguration
+from infra.importing import IMPORTERS, Importer, get_importer
 from units.models import Unit
 
 __all__ = ["MAX_UPLOAD_BYTES", "UploadForm", "kind_group", "kind_label", "too_large_message"]

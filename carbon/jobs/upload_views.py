@@ -36,12 +36,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from carbon.csvio import ColumnSpec, CsvFileError, read_csv, write_csv
-from carbon.importing import ImportRequest, get_importer
 from carbon.jobs import upload_forms
 from carbon.jobs.models import JobType, Pipeline
 from carbon.jobs.services import import_enqueue, phase_of
 from carbon.jobs.upload_forms import UploadForm, kind_label
+from infra.csvio import ColumnSpec, CsvFileError, read_csv, write_csv
+from infra.importing import ImportRequest, get_importer
 from units.scoping import is_backoffice_admin
 
 logger = logging.getLogger(__name__)

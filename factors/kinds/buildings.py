@@ -13,9 +13,9 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_choice, parse_decimal, parse_text
 from carbon.taxonomy import ROOM_TYPES
 from factors.base import Factor, FactorKindSpec, non_negative
+from infra.csvio import CellError, ColumnSpec, parse_choice, parse_decimal, parse_text
 
 ENERGY_TYPES = ("electric", "thermal")
 _ENERGY_TYPE_ALIASES = {"electric": "electric", "elec": "electric", "electricity": "electric",

@@ -14,9 +14,9 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_choice, parse_decimal
 from factors.base import Factor, FactorKindSpec, non_negative
 from factors.kinds.purchases import check_lengths
+from infra.csvio import CellError, ColumnSpec, parse_choice, parse_decimal
 
 EQUIPMENT_CATEGORIES = ("scientific", "it", "other")
 HOURS_PER_WEEK = 168

@@ -12,9 +12,9 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec
 from factors.base import Factor, FactorKindSpec, non_negative
 from factors.kinds.purchases import check_lengths, parse_amount, parse_currency
+from infra.csvio import CellError, ColumnSpec
 
 SERVICE_TYPES = ("storage", "compute", "virtualisation")
 # Spellings the reference and its French labels use, onto the three stored values.

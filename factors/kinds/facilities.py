@@ -15,9 +15,9 @@ from __future__ import annotations
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import ColumnSpec, parse_choice
 from factors.base import Factor, FactorKindSpec, non_negative
 from factors.kinds.headcount import decimal_cell, text_cell
+from infra.csvio import ColumnSpec, parse_choice
 
 ANIMAL_TYPES = ("mice", "fish")
 # The six sources an animal facility's emissions are shared out by (csv-formats.md), in CSV order.

@@ -15,8 +15,8 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_decimal, parse_text
 from factors.base import Factor, FactorKindSpec, non_negative
+from infra.csvio import CellError, ColumnSpec, parse_decimal, parse_text
 
 HEADCOUNT_CATEGORIES = ("food", "waste", "commuting")
 # The physical quantity of a leaf (reference-domain §4.1 step 7) when the factor's `unit` is empty.
@@ -77,7 +77,7 @@ class StudentFactor(HeadcountFactor):
 
 # ------------------------------------------------------------------------------------------ parsing
 # Cell validators shared by the factor and entry kinds of headcount and facilities (and their API
-# serializers); each raises CellError naming its column. Candidates for carbon.csvio.
+# serializers); each raises CellError naming its column. Candidates for infra.csvio.
 def decimal_cell(text: str, column: str, field: models.DecimalField, *, min=0, max=None,
                  allow_empty: bool = False) -> Decimal | None:
     """A number that fits `field`: rounded to its decimal places as PostgreSQL would, too large → error."""

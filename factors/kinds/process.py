@@ -3,8 +3,8 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_decimal
 from factors.base import Factor, FactorKindSpec, non_negative
+from infra.csvio import CellError, ColumnSpec, parse_decimal
 
 PROCESS_CATEGORIES = ("CO2", "CH4", "N2O", "Refrigerant")
 

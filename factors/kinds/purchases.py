@@ -16,8 +16,8 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, parse_decimal
 from factors.base import Factor, FactorKindSpec, non_negative
+from infra.csvio import CellError, ColumnSpec, parse_decimal
 
 PURCHASE_CATEGORIES = ("scientific_equipment", "it_equipment", "consumable_accessories",
                        "biological_chemical_gaseous_product", "services", "vehicles", "other_purchases")
@@ -48,7 +48,7 @@ def check_lengths(model: type[models.Model], row: dict) -> dict:
     """A text cell longer than its column is a row error, not a failed COPY (the CSV column is the field name).
 
     Shared by the equipment, purchase and external kinds (entries and factors); it would belong in a
-    shared module (carbon.csvio or modules.registry) once other kinds want it.
+    shared module (infra.csvio or modules.registry) once other kinds want it.
     """
     for name, value in row.items():
         field = model._meta.get_field(name)

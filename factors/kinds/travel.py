@@ -13,9 +13,9 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from carbon.csvio import CellError, ColumnSpec, parse_choice, parse_decimal
 from factors.base import Factor, FactorKindSpec, non_negative
 from factors.geo import REST_OF_WORLD
+from infra.csvio import CellError, ColumnSpec, parse_choice, parse_decimal
 
 __all__ = ["PLANE_CABIN_CLASSES", "PLANE_SPEC", "SPECS", "TRAIN_CABIN_CLASSES", "TRAIN_SPEC", "PlaneFactor",
            "PlaneFactorIndex", "TrainFactor", "train_factor_country"]

@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from carbon import taxonomy
-from carbon.csvio import ColumnSpec, parse_decimal, parse_text
 from carbon.taxonomy import EntryKind
 from factors.kinds.buildings import (
     EMBODIED_DEFAULT_BUILDING,
@@ -36,6 +35,7 @@ from factors.kinds.buildings import (
     parse_room_type,
 )
 from factors.models import BuildingRoom
+from infra.csvio import ColumnSpec, parse_decimal, parse_text
 from modules.base import Leaf
 from modules.buildings.models import BuildingRoomEntry, EnergyCombustion
 from modules.registry import ComputeContext, EntryKindSpec, RowContext

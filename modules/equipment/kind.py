@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec
 from carbon.taxonomy import EntryKind
 from factors.kinds.equipment import HOURS_PER_WEEK, EquipmentFactor, check_hours_sum, parse_category, parse_hours
 from factors.kinds.purchases import check_lengths
+from infra.csvio import CellError, ColumnSpec
 from modules.base import Leaf
 from modules.equipment.models import Equipment
 from modules.importing import OVERRIDE_COLUMN

@@ -23,10 +23,10 @@ import logging
 from decimal import Decimal
 
 from carbon import taxonomy
-from carbon.csvio import ColumnSpec, parse_choice
 from carbon.taxonomy import EntryKind
 from factors.kinds.external import ExternalAIFactor, ExternalCloudFactor, parse_service_type, text_key
 from factors.kinds.purchases import check_lengths, parse_amount, parse_currency
+from infra.csvio import ColumnSpec, parse_choice
 from modules.base import Leaf
 from modules.external.models import MIN_FTE_COUNT, REQUEST_BUCKETS, ExternalAI, ExternalCloud
 from modules.importing import OVERRIDE_COLUMN

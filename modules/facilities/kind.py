@@ -16,7 +16,6 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from carbon import taxonomy
-from carbon.csvio import ColumnSpec
 from carbon.models import Emission
 from carbon.taxonomy import EntryKind, Module
 from factors.kinds.facilities import (
@@ -26,6 +25,7 @@ from factors.kinds.facilities import (
     animal_type_cell,
 )
 from factors.kinds.headcount import decimal_cell, text_cell
+from infra.csvio import ColumnSpec
 from modules.base import Leaf
 from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
 from modules.importing import OVERRIDE_COLUMN

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carbon.csvio import CellError, ColumnSpec, RowError, parse_int
 from carbon.taxonomy import EntryKind
 from factors.kinds.headcount import HeadcountFactor, MemberFactor, StudentFactor, decimal_cell, text_cell
+from infra.csvio import CellError, ColumnSpec, RowError, parse_int
 from modules.base import EntrySource, Leaf
 from modules.headcount.models import Member, SiusCode, Student
 from modules.importing import UNIT_COLUMN

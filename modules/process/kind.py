@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from carbon import taxonomy
-from carbon.csvio import ColumnSpec, parse_decimal
 from carbon.taxonomy import EntryKind
 from factors.kinds.process import ProcessEmissionFactor, canonical_category
+from infra.csvio import ColumnSpec, parse_decimal
 from modules.base import Leaf
 from modules.process.models import ProcessEmission
 from modules.registry import ComputeContext, EntryKindSpec, RowContext

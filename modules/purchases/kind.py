@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec
 from carbon.taxonomy import EntryKind
 from factors.kinds.purchases import (
     AdditionalPurchaseFactor,
@@ -34,6 +33,7 @@ from factors.kinds.purchases import (
     parse_purchase_category,
 )
 from factors.models import ExchangeRate
+from infra.csvio import CellError, ColumnSpec
 from modules.base import Leaf
 from modules.importing import OVERRIDE_COLUMN  # an overridden row needs no factor nor exchange rate
 from modules.purchases.models import AdditionalPurchase, Purchase

@@ -22,7 +22,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models.functions import Lower
 
 from carbon import taxonomy
-from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int, parse_text
 from carbon.taxonomy import EntryKind
 from factors.geo import REST_OF_WORLD, plane_trip_km, train_country, train_trip_km
 from factors.kinds.travel import (
@@ -32,6 +31,7 @@ from factors.kinds.travel import (
     TrainFactor,
 )
 from factors.models import Location, TransportMode
+from infra.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int, parse_text
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, RowContext
 from modules.travel.models import PlaneTrip, TrainTrip

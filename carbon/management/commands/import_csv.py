@@ -7,7 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from carbon.importing import IMPORTERS, ImportRequest, get_importer
+from infra.importing import IMPORTERS, ImportRequest, get_importer
 
 
 class Command(BaseCommand):

@@ -11,10 +11,10 @@ import airportsdata
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from carbon.csvio import CsvRow
-from carbon.importing import ImportOutcome, ImportRequest
 from factors.importers import LOCATIONS
 from factors.models import TransportMode
+from infra.csvio import CsvRow
+from infra.importing import ImportOutcome, ImportRequest
 
 DEFAULT_STATIONS = settings.BASE_DIR / "fixtures" / "reference" / "stations.csv"
 

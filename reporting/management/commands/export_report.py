@@ -7,7 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from carbon.csvio import write_csv
+from infra.csvio import write_csv
 from reporting.selectors import RESULTS_COLUMNS, RESULTS_EXTRA_COLUMNS, USAGE_COLUMNS, results_rows, usage_rows
 
 REPORTS = {

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from carbon.csvio import CellError, ColumnSpec, RowError, RowWarning
+from infra.csvio import CellError, ColumnSpec, RowError, RowWarning
 
 __all__ = ["IMPORTERS", "ImportOutcome", "ImportRequest", "Importer", "collect_rows", "get_importer",
            "register"]

@@ -5,7 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carbon import api as carbon_api
-from carbon import views
+from config import views
+from modules import api as modules_api
 
 urlpatterns = [
     path("admin/upload/", include(("carbon.jobs.upload_urls", "upload"))),
@@ -15,14 +16,14 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("units.api_urls")),
     path("api/v1/jobs/<int:pk>/", carbon_api.JobView.as_view(), name="api-job"),
-    path("api/v1/templates/<str:kind>.csv", carbon_api.TemplateView.as_view(), name="api-template"),
+    path("api/v1/templates/<str:kind>.csv", modules_api.TemplateView.as_view(), name="api-template"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Signed-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page sends the anonymous
     # to the login page. The split view serves Swagger UI's init script as a file (?script): no inline
     # script, so it runs under the site's CSP; api/docs.html moves the page's inline style to static/.
     path("api/v1/docs/", login_required(SpectacularSwaggerSplitView.as_view(
         url_name="api-schema", template_name="api/docs.html")), name="api-docs"),
-    path("", include(("units.lab_urls", "lab"))),
+    path("", include(("lab.urls", "lab"))),
 ]
 
 # Always routed, so the URLconf does not depend on import-time settings (the e2e test turns OIDC on with

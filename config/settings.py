@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from carbon.database import database_config
+from config.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_q",
     "mozilla_django_oidc",
     "axes",
+    "config",  # the project package: demo commands
     # Domain apps, in dependency order: each depends only on the ones above it; audit observes all.
     "units",
     "carbon",
@@ -76,8 +77,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "carbon.urls"
-WSGI_APPLICATION = "carbon.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -89,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "carbon.context_processors.site",
+                "config.context_processors.site",
             ],
         },
     },
@@ -251,7 +252,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Carbon calculator API",
     "VERSION": "1.0.0",
     # The schema and its docs are for signed-in users only (anonymous: 403; the docs page also
-    # redirects to the login page, see carbon/urls.py).
+    # redirects to the login page, see config/urls.py).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files, not from a CDN (CSP: 'self').
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         port = os.environ.get("PORT", "8000")
         env = {**os.environ, "DEMO_MODE": "1"}
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env)
-        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "carbon.wsgi:application", "--bind",
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
                                 f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "-"], env=env)
         self.stdout.write(self.style.SUCCESS(f"\n  Carbon calculator demo: http://127.0.0.1:{port}/"))
         self.stdout.write(f"  Back office:             http://127.0.0.1:{port}/admin/")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from units import views
+from lab import views
 
 urlpatterns = [
     path("", views.workspace, name="workspace"),
