@@ -18,6 +18,7 @@ from django.utils import timezone
 from infra.bulk import copy_history, copy_insert
 from infra.csvio import ColumnSpec, CsvFileError, RowError, read_csv
 from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
+from units.scoping import import_refusal
 
 __all__ = ["FACTOR_KINDS", "Factor", "FactorImporter", "FactorKindSpec", "register_factor_kind"]
 
@@ -91,6 +92,9 @@ class FactorImporter:
 
     def run(self, request: ImportRequest) -> ImportOutcome:
         spec, outcome = self.spec, ImportOutcome(kind=self.name, dry_run=request.dry_run)
+        if refusal := import_refusal(request.actor):
+            outcome.errors.append(RowError(None, None, refusal))
+            return outcome
         try:
             rows = collect_rows(read_csv(request.source, columns=spec.columns), outcome,
                                 lambda row: (row.number, spec.parse_row(row.values)), list(spec.columns))

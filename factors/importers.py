@@ -33,6 +33,7 @@ from infra.csvio import (
     read_csv,
 )
 from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
+from units.scoping import import_refusal
 
 __all__ = ["BUILDING_ROOMS", "EXCHANGE_RATES", "LOCATIONS", "BuildingRoomsImporter", "ExchangeRatesImporter",
            "LocationsImporter", "ParsedRow"]
@@ -64,6 +65,8 @@ class _ReferenceImporter:
     accepts_unit = False
 
     def run(self, request: ImportRequest) -> ImportOutcome:
+        if refusal := import_refusal(request.actor):
+            return ImportOutcome(kind=self.name, dry_run=request.dry_run, errors=[RowError(None, None, refusal)])
         try:
             reader = read_csv(request.source, columns=self.columns)
         except CsvFileError as exc:

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from carbon.models import CarbonReport
-from units.selectors import lab_memberships
+from units.scoping import lab_memberships
 
 
 @login_required

@@ -22,6 +22,7 @@ from modules.base import EntrySource
 from modules.engine import CHUNK, emissions_delete, entries_recompute, module_reports_touched, stats_refresh
 from modules.registry import ComputeContext, EntryKindSpec, RowContext
 from units.models import Unit
+from units.scoping import import_refusal
 
 __all__ = ["EntryImporter", "register_entry_importer"]
 
@@ -57,6 +58,9 @@ class EntryImporter:
             if unit_file_unit is None:
                 outcome.errors.append(RowError(None, None, f"unknown unit '{request.unit_cf}'"))
                 return outcome
+        if refusal := import_refusal(request.actor, unit_file_unit):
+            outcome.errors.append(RowError(None, None, refusal))
+            return outcome
         columns = list(spec.columns) + [ColumnSpec(OVERRIDE_COLUMN)]
         if per_year:
             columns.insert(0, ColumnSpec(UNIT_COLUMN, required=True))

@@ -58,11 +58,11 @@ def fmt(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def results_rows(*, year: int, units: QuerySet | None = None) -> list[dict]:
-    """One row per report of the year: the 18 contract columns (kg, all data) then labelled extras."""
-    reports = CarbonReport.objects.filter(year_id=year).select_related("unit").order_by("unit__path_name")
-    if units is not None:
-        reports = reports.filter(unit__in=units)
+def results_rows(*, year: int, units: QuerySet) -> list[dict]:
+    """One row per report of the year in `units` (the caller's scope: there is no default to everything):
+    the 18 contract columns (kg, all data) then labelled extras."""
+    reports = (CarbonReport.objects.filter(year_id=year, unit__in=units).select_related("unit")
+               .order_by("unit__path_name"))
     totals = report_totals(reports)
     validated_counts = defaultdict(int)
     for report_id in ModuleReport.objects.filter(report__in=reports, status=ModuleStatus.VALIDATED).values_list(
@@ -84,12 +84,10 @@ def results_rows(*, year: int, units: QuerySet | None = None) -> list[dict]:
     return rows
 
 
-def usage_rows(*, year: int, units: QuerySet | None = None) -> list[dict]:
-    """One row per report × module, with the module's status and last change."""
-    modules = (ModuleReport.objects.filter(report__year_id=year).select_related("report__unit")
-               .order_by("report__unit__path_name", "module"))
-    if units is not None:
-        modules = modules.filter(report__unit__in=units)
+def usage_rows(*, year: int, units: QuerySet) -> list[dict]:
+    """One row per report × module of the units in `units` (the caller's scope), with status and last change."""
+    modules = (ModuleReport.objects.filter(report__year_id=year, report__unit__in=units)
+               .select_related("report__unit").order_by("report__unit__path_name", "module"))
     return [{
         "year": year, "unit_institutional_id": m.report.unit.institutional_id or "",
         "unit_path_name": m.report.unit.path_name, "module_name": Module(m.module).name,

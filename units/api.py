@@ -4,7 +4,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from units.selectors import lab_memberships, user_roles
+from units.scoping import lab_memberships
+from units.selectors import user_roles
 
 
 class RoleSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, parse_boo
 from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
 from units.models import Provider, Unit, User
 from units.roles import RoleSpecError, parse_role, parse_scope
+from units.scoping import import_refusal
 from units.services import unit_paths_recompute, user_role_grant
 
 UNIT_COLUMNS = [
@@ -53,6 +54,9 @@ class UnitsImporter:
 
     def run(self, request: ImportRequest) -> ImportOutcome:
         outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
+        if refusal := import_refusal(request.actor):
+            outcome.errors.append(RowError(None, None, refusal))
+            return outcome
         try:
             reader = read_csv(request.source, columns=UNIT_COLUMNS)
             rows = collect_rows(reader, outcome, self._parse, UNIT_COLUMNS)
@@ -196,6 +200,9 @@ class UsersImporter:
 
     def run(self, request: ImportRequest) -> ImportOutcome:
         outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
+        if refusal := import_refusal(request.actor):
+            outcome.errors.append(RowError(None, None, refusal))
+            return outcome
         known_cfs = set(Unit.objects.exclude(institutional_id=None).values_list("institutional_id", flat=True))
 
         def parse(row):

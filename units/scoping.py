@@ -2,7 +2,9 @@
 
 Every surface (admin changelists, change/delete/history views, autocomplete, FK dropdowns,
 import, export, API viewsets, results, auditor pages) asks `unit_scope(user, action)` and
-applies the answer with `.units()` or `.q(prefix)`. Nothing else decides scope.
+applies the answer with `.units()`, `.q(prefix)` or `.rows_q(prefix, owned)` (own rows of standard
+users). Nothing else decides scope: the workspace (`lab_memberships`), the importers (`import_refusal`)
+and "is back-office admin" are derived from it here.
 
 Scope kinds:
 - own / unit: exactly the anchor unit (row ownership for `own` is checked on the row);
@@ -21,10 +23,11 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from units.models import PathTokens, Unit
-from units.roles import Role, ScopeKind
+from units.roles import ROLE_PRIORITY, Role, ScopeKind
 from units.selectors import user_roles
 
-__all__ = ["Action", "UnitScope", "can", "clamp", "is_backoffice_admin", "unit_scope", "units_for"]
+__all__ = ["Action", "LabMembership", "UnitScope", "can", "clamp", "is_backoffice_admin", "lab_memberships",
+           "import_refusal", "may_import", "unit_scope", "units_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,19 @@ class UnitScope:
         tokens = set((unit.path_institutional_code or "").split())
         return bool(tokens & self.subtree_codes)
 
+    def without_own(self) -> UnitScope:
+        """The units reached in full (every row), leaving out the own-rows-only units."""
+        return UnitScope(is_global=self.is_global, exact_codes=self.exact_codes - self.own_codes,
+                         subtree_codes=self.subtree_codes)
+
+    def rows_q(self, prefix: str, owned: Q) -> Q:
+        """A filter on rows reaching `Unit` through `prefix`: every row of the units reached in full, and in
+        own-rows-only units just the rows matching `owned` (the row's traveller or creator, decision 16)."""
+        if not self.own_codes:
+            return self.q(prefix)
+        own_units = Q(**{f"{prefix}institutional_code__in": sorted(self.own_codes)})
+        return self.without_own().q(prefix) | (own_units & owned)
+
     def is_own_only(self, unit: Unit) -> bool:
         """True when the user's access to this unit is limited to their own rows."""
         if self.is_global or unit.institutional_code not in self.own_codes:
@@ -141,6 +157,40 @@ def unit_scope(user, action: Action | str) -> UnitScope:
 def is_backoffice_admin(user) -> bool:
     """The one predicate for "may run the whole back office" (uploads, console, any job)."""
     return unit_scope(user, Action.MANAGE).is_global
+
+
+@dataclass(frozen=True)
+class LabMembership:
+    unit: Unit
+    role: Role  # principal (every row of the lab) or standard (own rows only)
+
+
+def lab_memberships(user) -> list[LabMembership]:
+    """The active level-4 units a lab user works in, principal ones first — straight from the scope."""
+    scope = unit_scope(user, Action.VIEW_LAB)
+    units = scope.units().filter(level=4, is_active=True).order_by("name")
+    memberships = [LabMembership(unit=u, role=Role.STANDARD if scope.is_own_only(u) else Role.PRINCIPAL)
+                   for u in units]
+    return sorted(memberships, key=lambda m: (ROLE_PRIORITY[m.role], m.unit.name))
+
+
+def may_import(actor, unit: Unit | None = None) -> bool:
+    """Whether a file may be imported on behalf of `actor`: a unit's own file by its principal (or a
+    back-office admin), anything else (per-year files, factors, reference data, units, users) by a
+    back-office admin. No actor: the operator's command line, which is not scoped."""
+    if actor is None:
+        return True
+    if is_backoffice_admin(actor):
+        return True
+    return unit is not None and unit_scope(actor, Action.VALIDATE).contains(unit)
+
+
+NOT_ALLOWED_TO_IMPORT = "not allowed: this file needs a back-office admin (or, for a unit's own file, its principal)"
+
+
+def import_refusal(actor, unit: Unit | None = None) -> str | None:
+    """The reason an import on behalf of `actor` is refused, or None when `may_import` allows it."""
+    return None if may_import(actor, unit) else NOT_ALLOWED_TO_IMPORT
 
 
 def units_for(user, action: Action | str) -> QuerySet[Unit]:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Permission
 
-from units.roles import ROLE_PRIORITY, Role, RoleSpec, ScopeKind
+from units.roles import Role, RoleSpec, ScopeKind
 
-__all__ = ["LabMembership", "RoleHeld", "lab_memberships", "user_roles"]
+__all__ = ["RoleHeld", "user_roles"]
 
 ROLE_BY_CODENAME = {role.codename: role for role in Role}
 # The kind of a unit-anchored grant: the role's one scope kind other than global.
@@ -59,24 +59,3 @@ def user_roles(user) -> list[RoleHeld]:
             held.append(RoleHeld(role=role, kind=kind, unit_id=unit_id, unit_code=code, cf=cf))
     user._roles_held = held
     return held
-
-
-@dataclass(frozen=True)
-class LabMembership:
-    unit: object
-    role: Role
-
-
-def lab_memberships(user) -> list[LabMembership]:
-    """The level-4 units a lab user works in, each with their strongest role (principal first)."""
-    from units.models import Unit
-
-    best: dict[int, Role] = {}
-    for held in user_roles(user):
-        if held.role in ROLE_PRIORITY and held.unit_id is not None:
-            current = best.get(held.unit_id)
-            if current is None or ROLE_PRIORITY[held.role] < ROLE_PRIORITY[current]:
-                best[held.unit_id] = held.role
-    units = Unit.objects.filter(pk__in=best, level=4, is_active=True).order_by("name")
-    memberships = [LabMembership(unit=unit, role=best[unit.pk]) for unit in units]
-    return sorted(memberships, key=lambda m: (ROLE_PRIORITY[m.role], m.unit.name))
