@@ -21,7 +21,7 @@ from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, Re
 from carbon.taxonomy import Module
 from infra.bulk import allocate_ids, copy_history, copy_tuples
 from modules.base import Entry, Leaf
-from modules.registry import KINDS, ComputeContext, EntryKindSpec, kinds_of_module
+from modules.registry import KINDS, ComputeContext, EntryKindSpec, dependants_of, kinds_of_module
 
 __all__ = ["entries_recompute", "emissions_delete", "module_reports_touched", "recalculate", "stats_refresh"]
 
@@ -158,7 +158,16 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats:
     if refresh_stats:
         stats_refresh(module_reports)
     RecalculationState.recalculated(year=year, kind=spec.name, entries=done, actor=actor)
+    dependants_recompute([spec.name], year=year, refresh_stats=refresh_stats, touched=touched, actor=actor)
     return done
+
+
+def dependants_recompute(names, *, year: int, refresh_stats: bool = True, touched: set[int] | None = None,
+                         actor=None) -> None:
+    """Recompute the kinds that read the emissions of `names` (registry `depends_on`), e.g. the research
+    facilities after a facility unit's buildings changed. A recomputation: statuses are left alone."""
+    for dependant in dependants_of(names):
+        recalculate(dependant, year=year, refresh_stats=refresh_stats, touched=touched, actor=actor)
 
 
 def module_reports_touched(ids: Iterable[int], *, actor=None, reason: str = "entries changed") -> None:

@@ -19,7 +19,14 @@ from infra.bulk import allocate_ids, copy_history, copy_insert, delete_ids, hist
 from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
 from infra.importing import ImportOutcome, ImportRequest, register
 from modules.base import EntrySource
-from modules.engine import CHUNK, emissions_delete, entries_recompute, module_reports_touched, stats_refresh
+from modules.engine import (
+    CHUNK,
+    dependants_recompute,
+    emissions_delete,
+    entries_recompute,
+    module_reports_touched,
+    stats_refresh,
+)
 from modules.registry import ComputeContext, EntryKindSpec, RowContext
 from units.models import Unit
 from units.scoping import import_refusal
@@ -161,10 +168,13 @@ class EntryImporter:
                 request.progress(created)
         outcome.created = created
         module_reports_touched(touched, actor=actor, reason=reason)
+        # Kinds computed from this kind's emissions (facility sums) are recomputed; their statuses stay.
+        recomputed: set[int] = set()
+        dependants_recompute([spec.name], year=year, refresh_stats=False, touched=recomputed, actor=actor)
         if request.defer_followups:
-            outcome.module_reports = sorted(touched)
+            outcome.module_reports = sorted(touched | recomputed)
         else:
-            stats_refresh(touched)
+            stats_refresh(touched | recomputed)
 
 
 class _RowParser:

@@ -12,7 +12,8 @@ from carbon.taxonomy import EntryKind, Module
 from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
 
-__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "kinds_of_module", "register_kind"]
+__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "dependants_of", "kinds_of_module",
+           "register_kind"]
 
 
 
@@ -61,6 +62,9 @@ class EntryKindSpec:
     # Emission type of an imported kg_co2eq override; None when the kind has several leaves per entry.
     override_leaf: Callable[[Entry], int | None] | None = None
     factor_kinds: tuple[str, ...] = ()  # factor kinds whose change recalculates this kind
+    # Entry kinds whose emissions this kind's computation reads (a facility's computed sum reads the facility
+    # unit's own results): after those change, the engine recomputes this kind (`dependants_of`).
+    depends_on: tuple[str, ...] = ()
     owner_field: str | None = None  # standard users own rows where this field is their institutional id
     standard_editable: bool = False  # standard users may enter their own rows of this kind
     # Whole-file checks and lookups (duplicates, one query for every airport of the file …): gets
@@ -94,6 +98,12 @@ def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
     return spec
 
 
+
+
+def dependants_of(names) -> list[EntryKindSpec]:
+    """The kinds whose computation reads the emissions of any of `names` (not `names` themselves)."""
+    names = set(names)
+    return [spec for spec in KINDS.values() if spec.name not in names and names & set(spec.depends_on)]
 
 
 def kinds_of_module(module: Module) -> list[EntryKindSpec]:

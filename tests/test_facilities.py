@@ -317,3 +317,35 @@ def test_it_facility_leaf_follows_the_factor_name_not_the_entry_spelling(tmp_pat
                "unit_institutional_id,researchfacility_id,researchfacility_name,use,use_unit\n"
                "13032,F1,SCITAS HPC cluster,10,h\n", "--year", "2025")
     assert list(Emission.objects.values_list("emission_type", "kg_co2eq")) == [(100300, 100)]
+
+
+def test_a_change_of_the_facility_units_data_recomputes_the_users_of_the_facility(tmp_path, year):
+    """`depends_on`: the computed sum follows the facility unit's own entries, without a manual recalculation."""
+    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
+    import_csv(tmp_path, "process_emission", "unit_institutional_id,category,quantity\n14011,CO2,1000\n",
+               "--year", "2025")
+    import_csv(tmp_path, "factors:research_facility",
+               "researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\n14011,STI lab,hours,100,\n",
+               "--year", "2025")
+    import_csv(tmp_path, "research_facility",
+               "researchfacility_id,researchfacility_name,use,use_unit\n14011,STI lab,10,hours\n",
+               "--year", "2025", "--unit", "13032")
+    entry = ResearchFacilityUse.objects.get()
+    assert entry.kg_co2eq == Decimal("100")  # 10/100 × 1000
+    module = ModuleReport.objects.get(pk=entry.module_report_id)
+    module.status = ModuleStatus.VALIDATED
+    module.save()
+
+    # The facility unit re-imports its process emissions: the user's share follows at once.
+    import_csv(tmp_path, "process_emission", "unit_institutional_id,category,quantity\n14011,CO2,3000\n",
+               "--year", "2025")
+    entry.refresh_from_db()
+    assert entry.kg_co2eq == Decimal("300")
+    module.refresh_from_db()
+    assert module.status == ModuleStatus.VALIDATED  # a recomputation, not a change of the lab's own entries
+    assert module.stats["total"] == "300.000000"
+
+    # A factor change of a kind the sum reads goes the same way.
+    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,2\n", "--year", "2025")
+    entry.refresh_from_db()
+    assert entry.kg_co2eq == Decimal("600")

@@ -230,6 +230,10 @@ _FACILITY_COLUMNS = (ColumnSpec("researchfacility_id", required=True),
                      ColumnSpec("researchfacility_name", required=True))
 
 
+# The kinds whose emissions make up a facility's computed sums (FACILITY_SUM_MODULES).
+FACILITY_SUM_KINDS = ("process_emission", "building_room", "energy_combustion", "equipment", "purchase",
+                      "additional_purchase")
+
 SPECS = [
     EntryKindSpec(
         name="research_facility",
@@ -240,6 +244,7 @@ SPECS = [
         compute=compute_research_facility,
         override_leaf=lambda entry: taxonomy.research_facility_leaf(entry.researchfacility_name),
         factor_kinds=("research_facility",),
+        depends_on=FACILITY_SUM_KINDS,
         label="Research facilities",
     ),
     EntryKindSpec(
@@ -251,6 +256,7 @@ SPECS = [
         compute=compute_animal_facility,
         override_leaf=lambda entry: taxonomy.animal_facility_leaf(entry.researchfacility_type),
         factor_kinds=("animal_facility",),
+        depends_on=FACILITY_SUM_KINDS,
         label="Animal facilities (mice and fish)",
     ),
 ]
