@@ -8,7 +8,7 @@ from the new file are flagged stale, never deleted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -55,16 +55,20 @@ def non_negative():
     return [MinValueValidator(0)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class FactorKindSpec:
-    """One factor kind: its model, its CSV columns, its identity, and what it recalculates."""
+    """One factor kind: its model, its CSV columns, its identity, and the entry kinds it serves.
+
+    `recalculates` is not declared here: each entry kind names its factor kinds (`EntryKindSpec.factor_kinds`,
+    the one declaration of the link) and the modules app fills in this inverse when it registers the kind.
+    """
 
     name: str  # the entry kind it serves, as in `factors:<name>`
     model: type[Factor]
     columns: tuple[ColumnSpec, ...]
     identity: tuple[str, ...]  # classification fields (besides year) that identify a factor
     parse_row: Callable[[dict[str, str]], dict]  # → model field values; raises CellError(column=…)
-    recalculates: tuple[str, ...] = ()  # entry kind names to recompute when these factors change
+    recalculates: tuple[str, ...] = field(default=(), init=False)  # entry kinds to recompute on a change
 
     @property
     def import_name(self) -> str:

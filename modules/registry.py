@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carbon.taxonomy import EntryKind, Module
+from factors.base import FACTOR_KINDS
 from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
 
-__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "dependants_of", "kinds_of_module",
+__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "dependants_of", "kinds_of_module", "load_order",
            "register_kind"]
 
 
@@ -61,7 +62,11 @@ class EntryKindSpec:
     compute: Callable[[Sequence[Entry], ComputeContext], dict[int, list[Leaf]]]
     # Emission type of an imported kg_co2eq override; None when the kind has several leaves per entry.
     override_leaf: Callable[[Entry], int | None] | None = None
-    factor_kinds: tuple[str, ...] = ()  # factor kinds whose change recalculates this kind
+    # Factor kinds this kind is computed with: the campaign view requires them for the year, and a change
+    # of them recalculates this kind (the one declaration of the link; factors derive the inverse).
+    factor_kinds: tuple[str, ...] = ()
+    # Reference data the campaign view requires ("airports", "train stations", "building rooms").
+    required_reference: tuple[str, ...] = ()
     # Entry kinds whose emissions this kind's computation reads (a facility's computed sum reads the facility
     # unit's own results): after those change, the engine recomputes this kind (`dependants_of`).
     depends_on: tuple[str, ...] = ()
@@ -92,10 +97,32 @@ KINDS: dict[str, EntryKindSpec] = {}
 
 
 def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
+    """Register an entry kind, and derive the inverse of its factor link on each factor kind it names."""
     if spec.name in KINDS:
         raise ValueError(f"entry kind {spec.name!r} registered twice")
+    unknown = [name for name in spec.factor_kinds if name not in FACTOR_KINDS]
+    if unknown:
+        raise ValueError(f"entry kind {spec.name!r} names unknown factor kinds {unknown}")
     KINDS[spec.name] = spec
+    for name in spec.factor_kinds:
+        factor_spec = FACTOR_KINDS[name]
+        if spec.name not in factor_spec.recalculates:
+            factor_spec.recalculates = (*factor_spec.recalculates, spec.name)
     return spec
+
+
+def load_order() -> list[EntryKindSpec]:
+    """Entry kinds in the order a whole campaign is loaded: by module, each kind after the kinds it depends
+    on (a facility's computed sums read the facility unit's results, so those come first)."""
+    ordered: list[EntryKindSpec] = []
+    pending = sorted(KINDS.values(), key=lambda s: (s.module.value, s.name))
+    while pending:
+        ready = [s for s in pending if not set(s.depends_on) & {p.name for p in pending if p is not s}]
+        if not ready:
+            raise ValueError(f"entry kinds depend on each other in a cycle: {[s.name for s in pending]}")
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return ordered
 
 
 

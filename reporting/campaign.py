@@ -18,22 +18,14 @@ from modules.registry import KINDS
 
 __all__ = ["SubmoduleStatus", "year_campaign", "year_incomplete_reasons"]
 
-# Entry kind → the factor kinds it needs (equipment and purchases share their module's common file).
-REQUIRED_FACTORS: dict[EntryKind, tuple[str, ...]] = {
-    EntryKind.member: ("member",), EntryKind.student: ("student",),
-    EntryKind.plane: ("plane",), EntryKind.train: ("train",),
-    EntryKind.building_room: ("building_room", "embodied_energy"), EntryKind.energy_combustion: ("energy_combustion",),
-    EntryKind.equipment_scientific: ("equipment",), EntryKind.equipment_it: ("equipment",),
-    EntryKind.equipment_other: ("equipment",),
-    **{kind: ("purchase",) for kind in EntryKind if 60 <= kind.value <= 66},
-    EntryKind.additional_purchase: ("additional_purchase",),
-    EntryKind.external_cloud: ("external_cloud",), EntryKind.external_ai: ("external_ai",),
-    EntryKind.process_emission: ("process_emission",),
-    EntryKind.research_facility: ("research_facility",), EntryKind.animal_facility: ("animal_facility",),
-}
-REQUIRED_REFERENCE: dict[EntryKind, str] = {
-    EntryKind.plane: "airports", EntryKind.train: "train stations", EntryKind.building_room: "building rooms",
-}
+# What a submodule needs comes from the entry-kind registry: its factor kinds (`factor_kinds`) and its
+# reference data (`required_reference`, named as below).
+def _required_factors(kind: EntryKind) -> tuple[str, ...]:
+    return next((spec.factor_kinds for spec in KINDS.values() if kind in spec.kinds), ())
+
+
+def _required_reference(kind: EntryKind) -> tuple[str, ...]:
+    return next((spec.required_reference for spec in KINDS.values() if kind in spec.kinds), ())
 
 
 @dataclass
@@ -94,13 +86,13 @@ def year_campaign(config: YearConfiguration) -> list[tuple[ModuleSetting, list[S
             status = SubmoduleStatus(kind=kind, setting=setting)
             name = _entry_kind_name(kind)
             if module_setting.enabled and setting.enabled:
-                for factor_kind in REQUIRED_FACTORS.get(kind, ()):
+                for factor_kind in _required_factors(kind):
                     if not factor_years.get(factor_kind):
                         status.reasons.append(f"missing_factor: no {factor_kind} factors for {year}")
-                ref = REQUIRED_REFERENCE.get(kind)
-                if ref and not reference[ref]:
-                    status.reasons.append(f"missing_reference: no {ref}")
-            factor_names = {f"factors:{f}" for f in REQUIRED_FACTORS.get(kind, ())}
+                for ref in _required_reference(kind):
+                    if not reference[ref]:
+                        status.reasons.append(f"missing_reference: no {ref}")
+            factor_names = {f"factors:{f}" for f in _required_factors(kind)}
             status.latest_factor_job = next((j for j in jobs if j.kind in factor_names), None)
             status.latest_data_job = next((j for j in jobs if j.kind == name and not j.unit_cf), None)
             status.needs_recalculation = bool(name and recalc.get(name))

@@ -327,3 +327,26 @@ def test_leaves_for_kind_cover_the_module_leaves():
     assert {et.id for et in tx.leaves_for_kind("external_ai")} == set(range(110201, 110207))
     multi = {EntryKind.member, EntryKind.student, EntryKind.building_room}
     assert set(tx.MULTI_LEAF_KINDS) == multi
+
+
+def test_the_factor_link_is_declared_once_and_its_inverse_derived():
+    """Entry kinds name their factor kinds; each factor kind's `recalculates` is exactly the inverse."""
+    from factors.base import FACTOR_KINDS
+    from modules.registry import KINDS
+
+    inverse: dict[str, set[str]] = {name: set() for name in FACTOR_KINDS}
+    for spec in KINDS.values():
+        for factor_kind in spec.factor_kinds:
+            inverse[factor_kind].add(spec.name)
+    assert {name: set(spec.recalculates) for name, spec in FACTOR_KINDS.items()} == inverse
+    assert FACTOR_KINDS["embodied_energy"].recalculates == ("building_room",)
+
+
+def test_the_load_order_puts_every_kind_after_what_it_depends_on():
+    from modules.registry import KINDS, load_order
+
+    order = [spec.name for spec in load_order()]
+    assert sorted(order) == sorted(KINDS)
+    for spec in KINDS.values():
+        assert all(order.index(dep) < order.index(spec.name) for dep in spec.depends_on), spec.name
+    assert order.index("research_facility") > order.index("purchase")

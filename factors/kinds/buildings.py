@@ -112,7 +112,6 @@ ROOM_SPEC = FactorKindSpec(
              ColumnSpec("conversion_factor")),
     identity=("building_name", "room_type"),
     parse_row=_parse_room,
-    recalculates=("building_room",),
 )
 
 
@@ -156,7 +155,6 @@ COMBUSTION_SPEC = FactorKindSpec(
     columns=(ColumnSpec("name", required=True), ColumnSpec("unit"), ColumnSpec("ef_kg_co2eq_per_unit", required=True)),
     identity=("name",),
     parse_row=_parse_combustion,
-    recalculates=("energy_combustion",),
 )
 
 
@@ -207,7 +205,6 @@ EMBODIED_SPEC = FactorKindSpec(
              ColumnSpec("ef_kgco2eq_per_m2", required=True)),
     identity=("building_name", "category"),
     parse_row=_parse_embodied,
-    recalculates=("building_room",),  # embodied energy is computed from the rooms
 )
 
 SPECS = [ROOM_SPEC, COMBUSTION_SPEC, EMBODIED_SPEC]

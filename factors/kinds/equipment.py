@@ -122,5 +122,4 @@ SPEC = FactorKindSpec(
              ColumnSpec("standby_usage_hours_per_week"), ColumnSpec("ef_kg_co2eq_per_kwh", required=True)),
     identity=("equipment_category", "equipment_class", "sub_class"),
     parse_row=_parse,
-    recalculates=("equipment",),
 )

@@ -107,7 +107,6 @@ SPECS = [
                  ColumnSpec("currency"), ColumnSpec("ef_kg_co2eq_per_currency", required=True)),
         identity=("service_type", "provider"),
         parse_row=_parse_cloud,
-        recalculates=("external_cloud",),
     ),
     FactorKindSpec(
         name="external_ai",
@@ -116,6 +115,5 @@ SPECS = [
                  ColumnSpec("ef_kg_co2eq_per_request", required=True)),
         identity=("provider", "usage_type"),
         parse_row=_parse_ai,
-        recalculates=("external_ai",),
     ),
 ]

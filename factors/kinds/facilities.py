@@ -143,7 +143,7 @@ SPECS = [
     FactorKindSpec(
         name="research_facility", model=ResearchFacilityFactor,
         columns=(*_FACILITY, *_USE, ColumnSpec("kg_co2eq_sum")),
-        identity=("researchfacility_id",), parse_row=parse_research_facility, recalculates=("research_facility",),
+        identity=("researchfacility_id",), parse_row=parse_research_facility,
     ),
     FactorKindSpec(
         name="animal_facility", model=AnimalFacilityFactor,
@@ -151,6 +151,5 @@ SPECS = [
                  *(ColumnSpec(f"{s}_share") for s in ANIMAL_SOURCES),
                  *(ColumnSpec(f"kg_co2eq_sum_{s}") for s in ANIMAL_SOURCES)),
         identity=("researchfacility_id", "researchfacility_type"), parse_row=parse_animal_facility,
-        recalculates=("animal_facility",),
     ),
 ]

@@ -143,7 +143,7 @@ IDENTITY = ("headcount_category", "headcount_class", "headcount_subclass")
 
 SPECS = [
     FactorKindSpec(name="member", model=MemberFactor, columns=COLUMNS, identity=IDENTITY,
-                   parse_row=lambda values: parse_factor(values, MemberFactor), recalculates=("member",)),
+                   parse_row=lambda values: parse_factor(values, MemberFactor)),
     FactorKindSpec(name="student", model=StudentFactor, columns=COLUMNS, identity=IDENTITY,
-                   parse_row=lambda values: parse_factor(values, StudentFactor), recalculates=("student",)),
+                   parse_row=lambda values: parse_factor(values, StudentFactor)),
 ]

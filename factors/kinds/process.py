@@ -52,5 +52,4 @@ SPEC = FactorKindSpec(
              ColumnSpec("ef_kg_co2eq_per_unit", required=True)),
     identity=("category", "subcategory"),
     parse_row=_parse,
-    recalculates=("process_emission",),
 )

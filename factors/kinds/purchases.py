@@ -147,7 +147,6 @@ SPECS = [
                  ColumnSpec("currency"), ColumnSpec("ef_kg_co2eq_per_currency", required=True)),
         identity=("purchase_institutional_code", "purchase_additional_code"),
         parse_row=_parse_purchase,
-        recalculates=("purchase",),
     ),
     FactorKindSpec(
         name="additional_purchase",
@@ -155,6 +154,5 @@ SPECS = [
         columns=(ColumnSpec("name", required=True), ColumnSpec("ef_kg_co2eq_per_kg", required=True)),
         identity=("name",),
         parse_row=_parse_additional,
-        recalculates=("additional_purchase",),
     ),
 ]

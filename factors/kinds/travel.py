@@ -162,7 +162,6 @@ PLANE_SPEC = FactorKindSpec(
              ColumnSpec("min_distance"), ColumnSpec("max_distance")),
     identity=("category", "cabin_class"),
     parse_row=_parse_plane,
-    recalculates=("plane",),
 )
 
 TRAIN_SPEC = FactorKindSpec(
@@ -171,7 +170,6 @@ TRAIN_SPEC = FactorKindSpec(
     columns=(ColumnSpec("country_code", required=True), ColumnSpec("ef_kg_co2eq_per_km", required=True)),
     identity=("country_code",),
     parse_row=_parse_train,
-    recalculates=("train",),
 )
 
 SPECS = [PLANE_SPEC, TRAIN_SPEC]

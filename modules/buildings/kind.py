@@ -209,6 +209,7 @@ ROOM_SPEC = EntryKindSpec(
     compute=compute_rooms,
     override_leaf=None,  # five (+ embodied) leaves per entry: a kg_co2eq override is refused (decision 14)
     factor_kinds=("building_room", "embodied_energy"),
+    required_reference=("building rooms",),
     label="Building rooms",
     reference_models=("factors.BuildingRoom",),
     relink=lambda: relink_rooms(),

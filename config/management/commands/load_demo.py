@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from carbon.services import year_create, year_open
 from carbon.taxonomy import Module
+from factors.base import FACTOR_KINDS
+from modules.registry import load_order
 from units.models import Provider, User
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
@@ -26,19 +28,9 @@ DEMO_PASSWORD = "demo"
 DEMO_YEAR = 2025
 CAMPAIGN_DIR = DEMO_DIR / str(DEMO_YEAR)
 
-# factors_<kind>.csv, imported before any entry so that every entry is computed with its factors.
-FACTOR_KINDS = (
-    "member", "student", "plane", "train", "building_room", "energy_combustion", "embodied_energy", "equipment",
-    "purchase", "additional_purchase", "external_cloud", "external_ai", "process_emission", "research_facility",
-    "animal_facility",
-)
-# <kind>.csv, per-year files. research_facility comes last: a facility factor without kg_co2eq_sum takes it
-# from the facility unit's own results (process, buildings, equipment, purchases), which must be loaded first.
-ENTRY_KINDS = (
-    "member", "student", "plane", "train", "building_room", "energy_combustion", "equipment", "purchase",
-    "additional_purchase", "external_cloud", "external_ai", "process_emission", "animal_facility",
-    "research_facility",
-)
+# Every registered factor kind (factors_<kind>.csv) is imported before any entry, so that every entry is
+# computed with its factors; then every entry kind (<kind>.csv, per-year files) in the registry's load order
+# (each kind after the kinds it depends on: facility sums read the facility units' results).
 VALIDATED_FILE = "validated.csv"
 
 
@@ -62,13 +54,13 @@ class Command(BaseCommand):
         self._command("locations", "load_locations")
         self._command("building rooms", "import_csv", "building_rooms", REFERENCE_DIR / "building_rooms.csv")
         self._command("exchange rates", "import_csv", "exchange_rates", REFERENCE_DIR / "exchange_rates.csv")
-        for kind in FACTOR_KINDS:
+        for kind in FACTOR_KINDS:  # the factor-kind registry
             self._command(f"factors:{kind}", "import_csv", f"factors:{kind}", self._file(f"factors_{kind}.csv"),
                           "--year", str(DEMO_YEAR))
         # Opened once its factors and reference data are in: an incomplete year cannot be opened.
         year_open(year=DEMO_YEAR)
         self.stdout.write(f"year {DEMO_YEAR}: open")
-        for kind in ENTRY_KINDS:
+        for kind in (spec.name for spec in load_order()):
             self._command(kind, "import_csv", kind, self._file(f"{kind}.csv"), "--year", str(DEMO_YEAR))
         self._validate()
         self.stdout.write(self.style.SUCCESS(f"demo loaded: year {DEMO_YEAR} open"))
