@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html_join
 
 from carbon.models import (
     CarbonReport,
@@ -44,15 +45,27 @@ class ReductionObjectiveInline(ScopedInlineMixin, admin.TabularInline):
     extra = 0
 
 
+# Read-only sections that later apps add to a year's page (reporting: the campaign view), as
+# (description, render(year_configuration) -> HTML); the year admin shows them below its fields.
+YEAR_PAGE_SECTIONS: list = []
+
+
 @admin.register(YearConfiguration)
 class YearConfigurationAdmin(ScopedAdmin):
     unit_path = None
     list_display = ("year", "is_started", "configuration_completed", "report_count")
-    readonly_fields = ("is_started", "configuration_completed", "open_blockers")
+    readonly_fields = ("is_started", "configuration_completed", "open_blockers", "sections")
     actions = ["open_selected_years", "complete_selected_years"]
 
     def get_fields(self, request, obj=None):
-        return ("year",) if obj is None else ("year", "is_started", "configuration_completed", "open_blockers")
+        if obj is None:
+            return ("year",)
+        return ("year", "is_started", "configuration_completed", "open_blockers",
+                *(("sections",) if YEAR_PAGE_SECTIONS else ()))
+
+    @admin.display(description="campaign")
+    def sections(self, obj):
+        return format_html_join("", "<section>{}</section>", ((render(obj),) for _, render in YEAR_PAGE_SECTIONS))
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("year",) if obj else ())

@@ -127,15 +127,20 @@ class ExchangeRate(models.Model):
 # One model per factor kind (csv-formats.md "Factors"), each with the columns of its CSV, follows here.
 
 
-# --- Factor kinds: one model per kind, each in factors/kinds/<module>.py (discovered, not listed) ----
-def _import_factor_kinds():
-    from infra.discovery import plain_modules
+# One model per factor kind, each declared in factors/kinds/<module>.py beside its CSV spec; imported here by
+# name so that `factors.models` lists every model of the app (and grep and IDEs can follow them).
+from factors.kinds.buildings import BuildingRoomFactor, EmbodiedEnergyFactor, EnergyCombustionFactor  # noqa: E402
+from factors.kinds.equipment import EquipmentFactor  # noqa: E402
+from factors.kinds.external import ExternalAIFactor, ExternalCloudFactor  # noqa: E402
+from factors.kinds.facilities import AnimalFacilityFactor, ResearchFacilityFactor  # noqa: E402
+from factors.kinds.headcount import MemberFactor, StudentFactor  # noqa: E402
+from factors.kinds.process import ProcessEmissionFactor  # noqa: E402
+from factors.kinds.purchases import AdditionalPurchaseFactor, PurchaseFactor  # noqa: E402
+from factors.kinds.travel import PlaneFactor, TrainFactor  # noqa: E402
 
-    for module in plain_modules("factors.kinds"):
-        for name in dir(module):
-            value = getattr(module, name)
-            if isinstance(value, type) and value.__module__ == module.__name__:
-                globals()[name] = value
-
-
-_import_factor_kinds()
+__all__ += [
+    "AdditionalPurchaseFactor", "AnimalFacilityFactor", "BuildingRoomFactor", "EmbodiedEnergyFactor",
+    "EnergyCombustionFactor", "EquipmentFactor", "ExternalAIFactor", "ExternalCloudFactor", "MemberFactor",
+    "PlaneFactor", "ProcessEmissionFactor", "PurchaseFactor", "ResearchFacilityFactor", "StudentFactor",
+    "TrainFactor",
+]

@@ -1,8 +1,17 @@
-"""Entry models of the eight modules; each lives in its module's sub-package (`modules/<name>/models.py`)."""
+"""Entry models of the eight modules. Each lives in its module's sub-package (`modules/<name>/models.py`)
+and is imported here by name, so that `modules.models` lists every model of the app."""
 
-from infra.discovery import submodules
+from modules.buildings.models import BuildingRoomEntry, EnergyCombustion
+from modules.equipment.models import Equipment
+from modules.external.models import ExternalAI, ExternalCloud
+from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
+from modules.headcount.models import Member, Student
+from modules.process.models import ProcessEmission
+from modules.purchases.models import AdditionalPurchase, Purchase
+from modules.travel.models import PlaneTrip, TrainTrip
 
-for _module in submodules("modules", "models"):
-    globals().update({name: getattr(_module, name) for name in dir(_module)
-                      if isinstance(getattr(_module, name), type) and getattr(_module, name).__module__
-                      == _module.__name__})
+__all__ = [
+    "AdditionalPurchase", "AnimalFacilityUse", "BuildingRoomEntry", "EnergyCombustion", "Equipment", "ExternalAI",
+    "ExternalCloud", "Member", "PlaneTrip", "ProcessEmission", "Purchase", "ResearchFacilityUse", "Student",
+    "TrainTrip",
+]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from carbon.admin import YearConfigurationAdmin
-from carbon.models import YearConfiguration
+from carbon.admin import YEAR_PAGE_SECTIONS
 from carbon.taxonomy import Module
 from reporting.campaign import year_campaign
 
@@ -21,36 +19,27 @@ def _job_cell(job) -> str:
                        job.file_name)
 
 
-class CampaignYearAdmin(YearConfigurationAdmin):
-    def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
-        return (*fields, "campaign") if obj else fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "campaign")
-
-    @admin.display(description="campaign")
-    def campaign(self, obj):
-        rows = []
-        for module_setting, statuses in year_campaign(obj):
-            for status in statuses:
-                rows.append((
-                    COLOURS[status.colour], Module(module_setting.module).label, status.kind.label,
-                    "enabled" if module_setting.enabled and status.setting.enabled else "disabled",
-                    "; ".join(status.reasons) or "complete",
-                    _job_cell(status.latest_factor_job), _job_cell(status.latest_data_job),
-                    "yes" if status.needs_recalculation else "",
-                    "—" if status.setting.threshold is None else f"{status.setting.threshold} kg",
-                ))
-        body = format_html_join(
-            "", '<tr><td><span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
-                'background:{}"></span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-                "<td>{}</td><td>{}</td></tr>", rows)
-        return format_html(
-            '<table><thead><tr><th></th><th>module</th><th>submodule</th><th>state</th><th>completeness</th>'
-            "<th>latest factor upload</th><th>latest per-year data upload</th><th>needs recalculation</th>"
-            "<th>threshold</th></tr></thead><tbody>{}</tbody></table>", body)
+def campaign(obj):
+    """The campaign view of a year, shown on the year's admin page (carbon.admin.YEAR_PAGE_SECTIONS)."""
+    rows = []
+    for module_setting, statuses in year_campaign(obj):
+        for status in statuses:
+            rows.append((
+                COLOURS[status.colour], Module(module_setting.module).label, status.kind.label,
+                "enabled" if module_setting.enabled and status.setting.enabled else "disabled",
+                "; ".join(status.reasons) or "complete",
+                _job_cell(status.latest_factor_job), _job_cell(status.latest_data_job),
+                "yes" if status.needs_recalculation else "",
+                "—" if status.setting.threshold is None else f"{status.setting.threshold} kg",
+            ))
+    body = format_html_join(
+        "", '<tr><td><span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
+            'background:{}"></span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td><td>{}</td></tr>", rows)
+    return format_html(
+        '<table><thead><tr><th></th><th>module</th><th>submodule</th><th>state</th><th>completeness</th>'
+        "<th>latest factor upload</th><th>latest per-year data upload</th><th>needs recalculation</th>"
+        "<th>threshold</th></tr></thead><tbody>{}</tbody></table>", body)
 
 
-admin.site.unregister(YearConfiguration)
-admin.site.register(YearConfiguration, CampaignYearAdmin)
+YEAR_PAGE_SECTIONS.append(("campaign", campaign))
