@@ -19,13 +19,13 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, BinaryIO
 
 __all__ = [
     "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
     "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date", "parse_decimal",
-    "parse_int", "parse_text", "read_csv", "sanitize_cell_for_export", "write_csv",
+    "parse_int", "parse_text", "decimal_cell", "text_cell", "read_csv", "sanitize_cell_for_export", "write_csv",
 ]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -614,3 +614,20 @@ def write_csv(rows: Iterable[Sequence[object] | Mapping[str, object]], header: S
         writer.writerow([sanitize_cell_for_export(c) for c in cells])
         count += 1
     return count
+
+
+# Cell parsers bound to a model field's limits (decimal places, max digits, max length), shared by the factor
+# and entry kinds and their API serializers; each raises CellError naming its column.
+def decimal_cell(text: str, column: str, field, *, min=0, max=None,
+                 allow_empty: bool = False) -> Decimal | None:
+    """A number that fits `field`: rounded to its decimal places as PostgreSQL would, too large → error."""
+    value = parse_decimal(text, min=min, max=max, allow_empty=allow_empty, column=column)
+    if value is None:
+        return None
+    if value and value.adjusted() >= field.max_digits - field.decimal_places:
+        raise CellError(f"'{text}' is too large", column=column)
+    return value.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
+
+
+def text_cell(text: str, column: str, max_length: int, *, required: bool = True) -> str:
+    return parse_text(text, max_length=max_length, allow_empty=not required, column=column)

@@ -16,8 +16,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from factors.base import Factor, FactorKindSpec, non_negative
-from factors.kinds.headcount import decimal_cell, text_cell
-from infra.csvio import ColumnSpec, parse_choice
+from infra.csvio import ColumnSpec, decimal_cell, parse_choice, text_cell
 
 ANIMAL_TYPES = ("mice", "fish")
 # The six sources an animal facility's emissions are shared out by (csv-formats.md), in CSV order.

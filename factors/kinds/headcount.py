@@ -9,14 +9,13 @@ constraints, parsing and the leaf rule are shared through the base, so the two k
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
 from factors.base import Factor, FactorKindSpec, non_negative
-from infra.csvio import CellError, ColumnSpec, parse_decimal, parse_text
+from infra.csvio import CellError, ColumnSpec, decimal_cell
 
 HEADCOUNT_CATEGORIES = ("food", "waste", "commuting")
 # The physical quantity of a leaf (reference-domain §4.1 step 7) when the factor's `unit` is empty.
@@ -76,23 +75,6 @@ class StudentFactor(HeadcountFactor):
 
 
 # ------------------------------------------------------------------------------------------ parsing
-# Cell validators shared by the factor and entry kinds of headcount and facilities (and their API
-# serializers); each raises CellError naming its column. Candidates for infra.csvio.
-def decimal_cell(text: str, column: str, field: models.DecimalField, *, min=0, max=None,
-                 allow_empty: bool = False) -> Decimal | None:
-    """A number that fits `field`: rounded to its decimal places as PostgreSQL would, too large → error."""
-    value = parse_decimal(text, min=min, max=max, allow_empty=allow_empty, column=column)
-    if value is None:
-        return None
-    if value and value.adjusted() >= field.max_digits - field.decimal_places:
-        raise CellError(f"'{text}' is too large", column=column)
-    return value.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
-
-
-def text_cell(text: str, column: str, max_length: int, *, required: bool = True) -> str:
-    return parse_text(text, max_length=max_length, allow_empty=not required, column=column)
-
-
 def _key(text: str) -> str:
     """Classification text as the taxonomy spells it ('Public transport' → 'public_transport'), so that
     a re-import in another spelling updates the same factor instead of adding one."""

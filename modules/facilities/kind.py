@@ -24,8 +24,7 @@ from factors.kinds.facilities import (
     ResearchFacilityFactor,
     animal_type_cell,
 )
-from factors.kinds.headcount import decimal_cell, text_cell
-from infra.csvio import ColumnSpec
+from infra.csvio import ColumnSpec, decimal_cell, text_cell
 from modules.base import Leaf
 from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
 from modules.importing import OVERRIDE_COLUMN

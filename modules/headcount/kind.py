@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from carbon.taxonomy import EntryKind
-from factors.kinds.headcount import HeadcountFactor, MemberFactor, StudentFactor, decimal_cell, text_cell
-from infra.csvio import CellError, ColumnSpec, RowError, parse_int
+from factors.kinds.headcount import HeadcountFactor, MemberFactor, StudentFactor
+from infra.csvio import CellError, ColumnSpec, RowError, decimal_cell, parse_int, text_cell
 from modules.base import EntrySource, Leaf
 from modules.headcount.models import Member, SiusCode, Student
 from modules.importing import UNIT_COLUMN
