@@ -17,9 +17,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from carbon import taxonomy
-from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, RecalculationState
+from carbon.emissions import emission_sums, emissions_insert
+from carbon.emissions import emissions_delete as emission_rows_delete
+from carbon.models import CarbonReport, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
-from infra.bulk import allocate_ids, copy_history, copy_tuples
+from infra.bulk import copy_history
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, dependants_of, kinds_of_module
 
@@ -41,11 +43,7 @@ def compute_leaves(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeCo
 
 
 def emissions_delete(spec: EntryKindSpec, entry_ids: Sequence[int]) -> None:
-    if entry_ids:
-        # Array parameters: one bound value instead of thousands of placeholders.
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM carbon_emission WHERE kind = ANY(%s) AND entry_id = ANY(%s)",
-                           [[k.value for k in spec.kinds], list(entry_ids)])
+    emission_rows_delete([k.value for k in spec.kinds], entry_ids)
 
 
 def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: ComputeContext, *,
@@ -79,10 +77,7 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
         totals[entry.pk] = total
     if not fresh:
         emissions_delete(spec, [e.pk for e in entries])
-    if rows:
-        ids = allocate_ids(Emission, len(rows))
-        copy_tuples(Emission._meta.db_table, EMISSION_COLUMNS,
-                    (row + (pk,) for row, pk in zip(rows, ids, strict=True)))
+    emissions_insert(rows)
     if not fresh:
         _store_totals(spec, totals)
     for entry in entries:
@@ -90,9 +85,6 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
     return len(rows)
 
 
-EMISSION_COLUMNS = ["module_report_id", "unit_id", "year", "module", "kind", "entry_id", "emission_type", "scope",
-                    "kg_co2eq", "quantity", "quantity_unit", "factor_id", "factor_values", "is_override",
-                    "computed_at", "id"]
 _QUANTUM = Decimal("0.000001")
 
 
@@ -189,12 +181,8 @@ def stats_refresh(module_report_ids: Iterable[int]) -> None:
     if not ids:
         return
     sums: dict[int, list] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT module_report_id, emission_type, SUM(kg_co2eq), SUM(quantity) FROM carbon_emission "
-            "WHERE module_report_id = ANY(%s) GROUP BY module_report_id, emission_type", [ids])
-        for module_report_id, emission_type, kg, quantity in cursor.fetchall():
-            sums[module_report_id].append((emission_type, kg, quantity))
+    for module_report_id, emission_type, kg, quantity in emission_sums(ids):
+        sums[module_report_id].append((emission_type, kg, quantity))
     module_reports = list(ModuleReport.objects.filter(pk__in=ids))
     counts = _entry_counts(module_reports)
     now = timezone.now()

@@ -403,7 +403,7 @@ def test_travellers_missing_from_the_headcount_are_warned(tmp_path, year, statio
                                                           monkeypatch):
     """Decision 18. The member kind is built elsewhere; train trips stand in for its table here."""
     import_csv(tmp_path, "train", TRAINS, "--year", "2025")  # 100001 and 100002 "in the headcount" of 13032
-    monkeypatch.setitem(KINDS, "member", SimpleNamespace(model=TrainTrip, module=None))
+    monkeypatch.setitem(KINDS, "member", SimpleNamespace(name="member", model=TrainTrip, module=None, depends_on=()))
     capsys.readouterr()
     import_csv(tmp_path, "plane", PLANE_HEADER + "13032,GVA,CDG,100001,1,economy\n13032,GVA,CDG,100003,1,economy\n"
                                                  "14011,GVA,CDG,100001,1,economy\n", "--year", "2025")
