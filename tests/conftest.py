@@ -1,15 +1,21 @@
+import io
 import os
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
+from carbon.services import year_create
 from tests.factories import UnitFactory
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # Playwright's sync API runs an event loop
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +39,34 @@ def tree(db):
     sti_lab = UnitFactory(institutional_code="13011", institutional_id="14011", name="STI-LAB", parent=sti_inst)
     return {"root": root, "enac": enac, "sg": sg, "it4r": it4r, "sti": sti, "sti_inst": sti_inst,
             "sti_lab": sti_lab}
+
+
+@pytest.fixture
+def year(tree):
+    """The 2025 campaign skeleton (settings and reports) over `tree`."""
+    year_create(year=2025)
+    return 2025
+
+
+# --- the demo, loaded once per module for tests that only read it ---------------------------------------
+@pytest.fixture(scope="module")
+def demo_database(django_db_setup, django_db_blocker):
+    """`load_demo` once for the module, in a transaction rolled back after the module's last test.
+
+    Only for modules whose every test uses `demo` (a test without it would see the demo too). The demo's
+    passwords are hashed with the tests' fast hasher, which the function-scoped fixture installs too late.
+    """
+    with (django_db_blocker.unblock(), transaction.atomic(),
+          override_settings(DEMO_MODE=True, PASSWORD_HASHERS=FAST_HASHERS)):
+        try:
+            call_command("load_demo", stdout=io.StringIO())
+            yield
+        finally:
+            transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_database, db, settings):
+    """The loaded demo, each test rolled back to it (its savepoint); demo passwords enabled."""
+    settings.DEMO_MODE = True
+    return settings

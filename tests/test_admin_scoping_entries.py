@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from carbon.models import Emission
-from carbon.services import year_create
 from modules.registry import KINDS
 from tests.campaign import import_csv
 from tests.factories import user_with_roles
@@ -20,8 +19,7 @@ ROLES = {
 
 
 @pytest.fixture
-def data(tree, tmp_path):
-    year_create(year=2025)
+def data(year, tmp_path):
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     import_csv(tmp_path, "process_emission", "unit_institutional_id,category,quantity\n13032,CO2,1\n14011,CO2,2\n",
                "--year", "2025")

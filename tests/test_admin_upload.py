@@ -20,7 +20,6 @@ from carbon.jobs import upload_forms, upload_views
 from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline, PipelineStatus
 from carbon.jobs.runner import run_job
 from carbon.models import YearConfiguration
-from carbon.services import year_create
 from infra.importing import IMPORTERS
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv
@@ -54,8 +53,7 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def year(tree, tmp_path):
-    year_create(year=2025)
+def year_with_process_factors(year, tmp_path):
     import_csv(tmp_path, "factors:process_emission", FACTORS, "--year", "2025")
 
 
@@ -129,7 +127,7 @@ def test_only_backoffice_admins_may_upload(client, tree, role):
 
 
 @pytest.mark.django_db
-def test_form_offers_every_import_kind_grouped(admin_client, year):
+def test_form_offers_every_import_kind_grouped(admin_client, year_with_process_factors):
     response = admin_client.get(reverse("upload:form"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -142,7 +140,7 @@ def test_form_offers_every_import_kind_grouped(admin_client, year):
 
 # --- refusals -------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_year_not_configured_is_refused(admin_client, year):
+def test_year_not_configured_is_refused(admin_client, year_with_process_factors):
     YearConfiguration.objects.create(year=2026)  # created, configuration not completed
     response = upload(admin_client, GOOD, kind="factors:process_emission", year=2026)
     assert response.status_code == 200
@@ -151,7 +149,7 @@ def test_year_not_configured_is_refused(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_year_required_for_per_year_kinds_and_ignored_for_reference_data(admin_client, year):
+def test_year_required_for_per_year_kinds_and_ignored_for_reference_data(admin_client, year_with_process_factors):
     response = upload(admin_client, GOOD, year=None)
     assert "process_emission files are per year: choose the year." in response.content.decode()
     response = upload(admin_client, b"institutional_code,name,level\n99,X,1\n", kind="units", year=2025)
@@ -161,7 +159,7 @@ def test_year_required_for_per_year_kinds_and_ignored_for_reference_data(admin_c
 
 
 @pytest.mark.django_db
-def test_unit_file_only_for_entry_kinds_and_known_units(admin_client, year):
+def test_unit_file_only_for_entry_kinds_and_known_units(admin_client, year_with_process_factors):
     response = upload(admin_client, GOOD, kind="factors:process_emission", unit_cf="13032")
     assert "only per-year entry kinds accept a unit file" in response.content.decode()
     response = upload(admin_client, b"category,quantity\nCO2,1\n", unit_cf="nope")
@@ -173,7 +171,7 @@ def test_unit_file_only_for_entry_kinds_and_known_units(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_too_large_files_are_refused(admin_client, year, monkeypatch):
+def test_too_large_files_are_refused(admin_client, year_with_process_factors, monkeypatch):
     # Within the multipart allowance: the form measures the file.
     monkeypatch.setattr(upload_forms, "MAX_UPLOAD_BYTES", 100)
     response = upload(admin_client, GOOD)
@@ -186,14 +184,14 @@ def test_too_large_files_are_refused(admin_client, year, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_workbook_is_not_a_csv(admin_client, year):
+def test_a_workbook_is_not_a_csv(admin_client, year_with_process_factors):
     response = upload(admin_client, b"PK\x03\x04 rest of a zip", name="entries.xlsx")
     assert "save it as CSV" in response.content.decode()
 
 
 # --- preview --------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_preview_lists_every_row_error_and_disables_confirm(admin_client, year):
+def test_preview_lists_every_row_error_and_disables_confirm(admin_client, year_with_process_factors):
     response = upload(admin_client, BAD)
     assert response.status_code == 302
     token = response["Location"].rstrip("/").split("/")[-1]
@@ -219,7 +217,7 @@ def test_preview_lists_every_row_error_and_disables_confirm(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_preview_shows_the_first_twenty_rows_and_writes_nothing(admin_client, year):
+def test_preview_shows_the_first_twenty_rows_and_writes_nothing(admin_client, year_with_process_factors):
     response = upload(admin_client, GOOD)
     preview = admin_client.get(response["Location"])
     assert [number for number, _ in preview.context["rows"]] == list(range(1, 21))
@@ -230,14 +228,14 @@ def test_preview_shows_the_first_twenty_rows_and_writes_nothing(admin_client, ye
 
 
 @pytest.mark.django_db
-def test_skip_invalid_lets_a_file_with_row_errors_through(admin_client, year):
+def test_skip_invalid_lets_a_file_with_row_errors_through(admin_client, year_with_process_factors):
     response = upload(admin_client, BAD, skip_invalid="on")
     preview = admin_client.get(response["Location"])
     assert not preview.context["blocking"] and preview.context["result"]["created"] == 2
 
 
 @pytest.mark.django_db
-def test_file_level_errors_block_even_with_skip_invalid(admin_client, year):
+def test_file_level_errors_block_even_with_skip_invalid(admin_client, year_with_process_factors):
     response = upload(admin_client, b"unit_institutional_id,category,quantiy\n13032,CO2,1\n", skip_invalid="on")
     preview = admin_client.get(response["Location"])
     assert "looks like a misspelling of &#x27;quantity&#x27;" in preview.content.decode()
@@ -245,7 +243,7 @@ def test_file_level_errors_block_even_with_skip_invalid(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_an_upload_belongs_to_its_session(admin_client, client, year):
+def test_an_upload_belongs_to_its_session(admin_client, client, year_with_process_factors):
     response = upload(admin_client, GOOD)
     token = response["Location"].rstrip("/").split("/")[-1]
     other = client.__class__()
@@ -256,7 +254,7 @@ def test_an_upload_belongs_to_its_session(admin_client, client, year):
 
 
 @pytest.mark.django_db
-def test_cancel_deletes_the_stored_file(admin_client, year):
+def test_cancel_deletes_the_stored_file(admin_client, year_with_process_factors):
     response = upload(admin_client, GOOD)
     token = response["Location"].rstrip("/").split("/")[-1]
     response = admin_client.post(reverse("upload:cancel", args=[token]))
@@ -266,7 +264,7 @@ def test_cancel_deletes_the_stored_file(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_a_second_confirm_of_the_same_upload_queues_nothing(admin_client, year):
+def test_a_second_confirm_of_the_same_upload_queues_nothing(admin_client, year_with_process_factors):
     """What a double submit's second request sees once the first committed (serialised by a lock)."""
     response = upload(admin_client, GOOD)
     token = response["Location"].rstrip("/").split("/")[-1]
@@ -277,7 +275,7 @@ def test_a_second_confirm_of_the_same_upload_queues_nothing(admin_client, year):
 
 
 @pytest.mark.django_db
-def test_abandoned_pending_files_are_pruned(admin_client, year):
+def test_abandoned_pending_files_are_pruned(admin_client, year_with_process_factors):
     stale = default_storage.save(f"{upload_views.PENDING_DIR}/old.csv", io.BytesIO(b"x"))
     old = (timezone.now() - timedelta(days=2)).timestamp()
     os.utime(default_storage.path(stale), (old, old))
@@ -286,8 +284,9 @@ def test_abandoned_pending_files_are_pruned(admin_client, year):
 
 
 # --- confirm → queued job → worker → result ------------------------------------------------------
+# Transactional: the confirm's dispatch happens on commit, and the job claims through the `jobs` connection.
 @pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
-def test_confirm_queues_a_job_and_never_runs_it_in_the_request(admin_client, year, manual_queue):
+def test_confirm_queues_a_job_and_never_runs_it_in_the_request(admin_client, year_with_process_factors, manual_queue):
     response = upload(admin_client, GOOD)
     token = response["Location"].rstrip("/").split("/")[-1]
     response = admin_client.post(reverse("upload:confirm", args=[token]))
@@ -322,8 +321,8 @@ def test_confirm_queues_a_job_and_never_runs_it_in_the_request(admin_client, yea
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
-def test_a_large_file_is_validated_by_the_worker_and_its_errors_download(admin_client, year, manual_queue,
-                                                                           monkeypatch):
+def test_a_large_file_is_validated_by_the_worker_and_its_errors_download(admin_client, year_with_process_factors,
+                                                                         manual_queue, monkeypatch):
     monkeypatch.setattr(upload_views, "VALIDATE_IN_REQUEST_BYTES", 10)
     response = upload(admin_client, BAD)
     preview = admin_client.get(response["Location"])

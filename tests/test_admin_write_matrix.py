@@ -13,12 +13,10 @@ rows, the console's jobs, locations).
 
 from __future__ import annotations
 
-import io
 import uuid
 
 import pytest
 from django.contrib import admin
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -58,20 +56,11 @@ ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.lab
 CASES = [(model._meta.label, role) for model, _ in ADMINS for role in ROLES]
 
 
-# --- data: the demo, loaded once for this module, each test rolled back to it ------------------------
+# --- data: the demo (conftest's `demo_database`, loaded once per module) plus operational rows ----------
 @pytest.fixture(scope="module")
-def demo_database(django_db_setup, django_db_blocker):
-    from django.conf import settings
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        previous, settings.DEMO_MODE = settings.DEMO_MODE, True
-        try:
-            call_command("load_demo", stdout=io.StringIO())
-            _operational_rows()
-            yield
-        finally:
-            settings.DEMO_MODE = previous
-            transaction.set_rollback(True)
+def matrix_database(demo_database, django_db_blocker):
+    with django_db_blocker.unblock():
+        _operational_rows()  # inside the demo's module transaction: rolled back with it
 
 
 def _operational_rows():
@@ -91,7 +80,7 @@ def _operational_rows():
 
 
 @pytest.fixture
-def demo(demo_database, db):
+def demo(matrix_database, db):
     return None
 
 

@@ -3,17 +3,15 @@
 import pytest
 
 from carbon.jobs.services import import_enqueue
-from carbon.services import year_create
 from infra.importing import ImportRequest, get_importer
 from tests.factories import user_with_roles
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
+pytestmark = pytest.mark.django_db  # no job runs here (dispatch is stubbed): nothing reads through `jobs`
 
 
 @pytest.fixture
-def pipeline(tree, monkeypatch):
+def pipeline(year, monkeypatch):
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: None)
-    year_create(year=2025)
     owner = user_with_roles("calco2.user.principal@unit:13032")
     pipeline = import_enqueue(kind="process_emission", content=b"category,quantity\nCO2,1\n", file_name="p.csv",
                               year=2025, unit_cf="13032", actor=owner)
@@ -36,8 +34,7 @@ def test_job_progress_visible_to_its_owner_and_admins_only(client, pipeline):
 
 
 @pytest.mark.parametrize("kind", ["plane", "member", "purchase", "external_ai", "building_room"])
-def test_templates_have_the_importer_columns_and_import_cleanly(client, tree, kind):
-    year_create(year=2025)
+def test_templates_have_the_importer_columns_and_import_cleanly(client, year, kind):
     client.force_login(user_with_roles("calco2.user.principal@unit:13032"))
     response = client.get(f"/api/v1/templates/{kind}.csv")
     assert response.status_code == 200

@@ -4,7 +4,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from carbon.models import Emission
-from carbon.services import year_create
 from modules.headcount.models import Member
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv
@@ -13,8 +12,7 @@ GOOD = "unit_institutional_id,category,quantity,note\n13032,CO2,1,first\n"
 
 
 @pytest.fixture
-def year(tree, tmp_path):
-    year_create(year=2025)
+def year_with_process_entries(year, tmp_path):
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     import_csv(tmp_path, "process_emission", GOOD, "--year", "2025")
 
@@ -61,7 +59,7 @@ def run_bytes(tmp_path, kind, data: bytes, *args):
          "formula-at", "extra-cells", "empty-file", "fte-out-of-range", "bad-sius", "duplicate-sciper",
          "one-bad-row-in-three"],
 )
-def test_bad_file_is_refused_and_nothing_changes(tmp_path, year, capsys, kind, data, message):
+def test_bad_file_is_refused_and_nothing_changes(tmp_path, year_with_process_entries, capsys, kind, data, message):
     before = snapshot()
     with pytest.raises(CommandError):
         run_bytes(tmp_path, kind, data)
@@ -69,14 +67,14 @@ def test_bad_file_is_refused_and_nothing_changes(tmp_path, year, capsys, kind, d
     assert snapshot() == before
 
 
-def test_typo_column_names_the_column_it_resembles(tmp_path, year, capsys):
+def test_typo_column_names_the_column_it_resembles(tmp_path, year_with_process_entries, capsys):
     with pytest.raises(CommandError):
         run_bytes(tmp_path, "process_emission", b"unit_institutional_id,category,quantitty\n13032,CO2,1\n")
     out = capsys.readouterr().out
     assert "quantitty" in out and "quantity" in out
 
 
-def test_windows_1252_file_is_read_and_said(tmp_path, year, capsys):
+def test_windows_1252_file_is_read_and_said(tmp_path, year_with_process_entries, capsys):
     run_bytes(tmp_path, "process_emission", "unit_institutional_id,category,quantity,note\n13032,CO2,2,café ’s\n"
               .encode("cp1252"))
     out = capsys.readouterr().out
@@ -84,19 +82,19 @@ def test_windows_1252_file_is_read_and_said(tmp_path, year, capsys):
     assert ProcessEmission.objects.filter(note="café ’s").exists()
 
 
-def test_semicolons_and_bom_are_accepted(tmp_path, year):
+def test_semicolons_and_bom_are_accepted(tmp_path, year_with_process_entries):
     run_bytes(tmp_path, "process_emission", "\ufeffunit_institutional_id;category;quantity\n13032;CO2;4\n"
               .encode("utf-8"))
     assert list(ProcessEmission.objects.values_list("quantity", flat=True)) == [4]
 
 
-def test_unknown_column_is_a_warning(tmp_path, year, capsys):
+def test_unknown_column_is_a_warning(tmp_path, year_with_process_entries, capsys):
     run_bytes(tmp_path, "process_emission", b"unit_institutional_id,category,quantity,colour\n13032,CO2,4,red\n")
     assert "colour" in capsys.readouterr().out
     assert ProcessEmission.objects.count() == 1
 
 
-def test_skip_invalid_says_which_rows_it_skipped(tmp_path, year, capsys):
+def test_skip_invalid_says_which_rows_it_skipped(tmp_path, year_with_process_entries, capsys):
     run_bytes(tmp_path, "process_emission",
               b"unit_institutional_id,category,quantity\n13032,CO2,1\n13032,CO2,x\n13032,CO2,2\n13032,CO2,-1\n",
               "--skip-invalid")
@@ -105,7 +103,7 @@ def test_skip_invalid_says_which_rows_it_skipped(tmp_path, year, capsys):
     assert sorted(ProcessEmission.objects.values_list("quantity", flat=True)) == [1, 2]
 
 
-def test_dry_run_writes_nothing(tmp_path, year, capsys):
+def test_dry_run_writes_nothing(tmp_path, year_with_process_entries, capsys):
     before = snapshot()
     run_bytes(tmp_path, "process_emission", b"unit_institutional_id,category,quantity\n13032,CO2,9\n", "--dry-run")
     assert "would create 1" in capsys.readouterr().out

@@ -9,18 +9,17 @@ failure names the page.
 
 import pytest
 
-from carbon.services import year_create
 from tests.browser import log_of, page  # noqa: F401  (fixture)
 from tests.factories import user_with_roles
 from units.models import Provider
 
+# Transactional: the live server answers the browser from its own thread and connection.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def backoffice_admin(settings, tree):
+def backoffice_admin(settings, tree, year):
     settings.DEMO_MODE = True
-    year_create(year=2025)
     user_with_roles("calco2.backoffice.admin@global", "calco2.user.principal@unit:13032",
                     institutional_id="csp-admin", provider=Provider.DEMO)
     return tree

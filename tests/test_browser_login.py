@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from tests.browser import page  # noqa: F401  (fixture)
 
+# Transactional: the live server answers the browser from its own thread and connection.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 

@@ -15,13 +15,13 @@ from django.db import connections
 
 from carbon.jobs.models import Job, JobState, Pipeline, PipelineStatus
 from carbon.jobs.runner import run_job
-from carbon.services import year_create
 from modules.process.models import ProcessEmission
 from tests.browser import page  # noqa: F401  (fixture)
 from tests.campaign import import_csv
 from tests.factories import user_with_roles
 from units.models import Provider
 
+# Transactional: the live server answers the browser from its own thread and connection.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=["default", "jobs"])]
 
 BAD = (b"unit_institutional_id,category,quantity\n13032,CO2,1\n13032,CO2,x\n99999,CO2,2\n13032,CO2,-1\n"
@@ -60,10 +60,9 @@ def worker(monkeypatch):
 
 
 @pytest.fixture
-def campaign(settings, tmp_path, tree):
+def campaign(settings, tmp_path, year):
     settings.DEMO_MODE = True
     settings.MEDIA_ROOT = tmp_path / "media"
-    year_create(year=2025)
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1.5\n", "--year", "2025")
     user_with_roles("calco2.backoffice.admin@global", institutional_id="upload-admin", provider=Provider.DEMO)
 

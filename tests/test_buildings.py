@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 
 from carbon import taxonomy
 from carbon.models import Emission, ModuleReport
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.models import BuildingRoom, BuildingRoomFactor, EmbodiedEnergyFactor, EnergyCombustionFactor
 from modules.buildings.kind import ROOM_SPEC
@@ -29,12 +28,6 @@ PG_FACTOR = ROOM_FACTOR_HEADER + "BC,office,30,20,10,5,0.1,electric,1\n"
 ROOMS_HEADER = "unit_institutional_id,building_location,building_name,room_name,room_type,room_allocation_ratio,note\n"
 EMBODIED_HEADER = "building_name,category,ef_kgco2eq_per_m2\n"
 COMBUSTION_FACTORS = "name,unit,ef_kg_co2eq_per_unit\nnatural_gas,kWh,0.24\nheating_oil,kWh,0.3\npropane,kWh,0.25\n"
-
-
-@pytest.fixture
-def year(tree):
-    year_create(year=2025)
-    return 2025
 
 
 def room(name: str, surface, building: str = "BC", room_type: str | None = "office") -> BuildingRoom:

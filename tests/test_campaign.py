@@ -32,7 +32,6 @@ import io
 from collections import defaultdict
 from decimal import Decimal
 
-import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
@@ -186,13 +185,7 @@ RESEARCH_FACILITIES = {"13033": "2085.273", "14012": "4595.091"}
 
 
 # ---------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def demo(db, settings):
-    settings.DEMO_MODE = True
-    call_command("load_demo", stdout=io.StringIO())
-    return settings
-
-
+# `demo` (conftest): the demo loaded once for this module, each test rolled back to it.
 def export_text() -> str:
     out = io.StringIO()
     call_command("export_report", "results", "--year", YEAR, stdout=out)

@@ -8,7 +8,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from carbon.models import ModuleReport, ModuleStatus
-from carbon.services import year_create
 from reporting.selectors import RESULTS_COLUMNS
 from tests.campaign import import_csv
 
@@ -18,8 +17,7 @@ ENTRIES = ("unit_institutional_id,category,subcategory,quantity\n13032,CO2,indus
 
 
 @pytest.fixture
-def campaign(tmp_path, tree):
-    year_create(year=2025)
+def campaign(tmp_path, year):
     import_csv(tmp_path, "factors:process_emission", FACTORS, "--year", "2025")
     import_csv(tmp_path, "process_emission", ENTRIES, "--year", "2025")
 

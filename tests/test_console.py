@@ -11,12 +11,14 @@ from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline
 from carbon.jobs.runner import run_job
 from carbon.jobs.services import import_enqueue
 from carbon.models import ModuleReport, ModuleSetting, ModuleStatus, RecalculationState, YearConfiguration
-from carbon.services import year_create
 from carbon.taxonomy import Module
 from tests.campaign import import_csv, kg
 from tests.factories import user_with_roles
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
+pytestmark = pytest.mark.django_db
+# Running a job (run_job, abort, recover) claims and reports through the `jobs` connection, which must see
+# the test's rows: those tests commit for real (transactional); the pages alone roll back.
+jobs_db = pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
 ADMIN = "calco2.backoffice.admin@global"
 
 
@@ -34,13 +36,12 @@ def drain(dispatched: list[int]) -> None:
 
 
 @pytest.fixture
-def year(tree):
-    year_create(year=2025)
+def year_with_process_module_only(year):
     ModuleSetting.objects.filter(year=2025).exclude(module=Module.process_emissions).update(enabled=False)
     return YearConfiguration.objects.get(year=2025)
 
 
-def test_campaign_view_shows_missing_factors_and_open_is_refused(client, year, tmp_path):
+def test_campaign_view_shows_missing_factors_and_open_is_refused(client, year_with_process_module_only, tmp_path):
     client.force_login(user_with_roles(ADMIN))
     page = client.get(reverse("admin:carbon_yearconfiguration_change", args=[2025])).content.decode()
     assert "missing_factor: no process_emission factors for 2025" in page
@@ -56,7 +57,8 @@ def test_campaign_view_shows_missing_factors_and_open_is_refused(client, year, t
     assert YearConfiguration.objects.get(year=2025).is_started
 
 
-def test_factor_edit_in_the_admin_queues_a_recalculation(client, year, tmp_path, manual_queue):
+@jobs_db
+def test_factor_edit_in_the_admin_queues_a_recalculation(client, year_with_process_module_only, tmp_path, manual_queue):
     from factors.models import ProcessEmissionFactor
 
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1.5\n", "--year", "2025")
@@ -83,7 +85,8 @@ def test_factor_edit_in_the_admin_queues_a_recalculation(client, year, tmp_path,
     assert state.history.filter(history_user=admin).exists()
 
 
-def test_console_lists_filters_aborts_and_recovers(client, year, manual_queue):
+@jobs_db
+def test_console_lists_filters_aborts_and_recovers(client, year_with_process_module_only, manual_queue):
     pipeline = import_enqueue(kind="process_emission", content=b"unit_institutional_id,category,quantity\n",
                               file_name="p.csv", year=2025)
     job = pipeline.jobs.get()
@@ -109,13 +112,14 @@ def test_console_lists_filters_aborts_and_recovers(client, year, manual_queue):
 
 
 @pytest.mark.parametrize("claim", ["calco2.backoffice.metier@affiliation:13030", "calco2.auditor@global"])
-def test_console_is_for_back_office_admins_only(client, year, claim):
+def test_console_is_for_back_office_admins_only(client, year_with_process_module_only, claim):
     client.force_login(user_with_roles(claim))
     assert client.get(reverse("admin:carbon_pipeline_changelist")).status_code == 403
     assert client.get(reverse("admin:carbon_job_changelist")).status_code == 403
 
 
-def test_recalculation_jobs_are_listed_with_their_types(year, manual_queue, tmp_path):
+@jobs_db
+def test_recalculation_jobs_are_listed_with_their_types(year_with_process_module_only, manual_queue, tmp_path):
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     pipeline = import_enqueue(kind="factors:process_emission", content=b"category,ef_kg_co2eq_per_unit\nCO2,2\n",
                               file_name="f.csv", year=2025)
@@ -123,7 +127,8 @@ def test_recalculation_jobs_are_listed_with_their_types(year, manual_queue, tmp_
     assert [j.job_type for j in pipeline.jobs.order_by("pk")] == [JobType.IMPORT, JobType.RECALC, JobType.AGGREGATE]
 
 
-def test_console_and_status_agree_at_every_phase(client, year, manual_queue, tmp_path):
+@jobs_db
+def test_console_and_status_agree_at_every_phase(client, year_with_process_module_only, manual_queue, tmp_path):
     from carbon.jobs.services import phase_of
 
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
@@ -153,7 +158,7 @@ def test_console_and_status_agree_at_every_phase(client, year, manual_queue, tmp
 
 
 @pytest.mark.parametrize(("claim", "shown"), [(ADMIN, True), ("calco2.backoffice.metier@affiliation:13030", False)])
-def test_campaign_links_on_the_admin_index_only_for_admins(client, year, claim, shown):
+def test_campaign_links_on_the_admin_index_only_for_admins(client, year_with_process_module_only, claim, shown):
     client.force_login(user_with_roles(claim))
     page = client.get(reverse("admin:index")).content.decode()
     assert ("Upload a file" in page) is shown

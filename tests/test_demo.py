@@ -1,5 +1,7 @@
 """The demo loads idempotently, and its users see what their roles promise."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -8,16 +10,10 @@ from carbon.models import CarbonReport, YearConfiguration
 from units.models import Unit, User
 
 
-@pytest.fixture
-def demo(db, settings):
-    settings.DEMO_MODE = True
-    call_command("load_demo")
-    return settings
-
-
+# `demo` (conftest): the demo loaded once for this module, each test rolled back to it.
 def test_demo_is_idempotent(demo):
     counts = (Unit.objects.count(), User.objects.count(), CarbonReport.objects.count(), Unit.history.count())
-    call_command("load_demo")
+    call_command("load_demo", stdout=io.StringIO())  # the second load, rolled back with the test
     assert (Unit.objects.count(), User.objects.count(), CarbonReport.objects.count(),
             Unit.history.count()) == counts
     assert Unit.objects.filter(level=4).count() >= 12

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbon.models import CarbonReport, Emission, ModuleReport
-from carbon.services import year_create
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv, kg
 
@@ -30,8 +29,7 @@ def to_csv(data) -> str:
 
 
 @pytest.fixture
-def year(tree, tmp_path_factory):
-    year_create(year=2025)
+def year_with_process_factors(year, tmp_path_factory):
     import_csv(tmp_path_factory.mktemp("f"), "factors:process_emission", FACTORS, "--year", "2025")
 
 
@@ -50,7 +48,7 @@ def assert_invariants():
 
 @SETTINGS
 @given(data=rows)
-def test_totals_are_consistent_nonnegative_and_order_independent(year, tmp_path_factory, data):
+def test_totals_are_consistent_nonnegative_and_order_independent(year_with_process_factors, tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("p")
     import_csv(tmp, "process_emission", to_csv(data), "--year", "2025")
     assert_invariants()
@@ -62,7 +60,7 @@ def test_totals_are_consistent_nonnegative_and_order_independent(year, tmp_path_
 
 @SETTINGS
 @given(data=rows, factor=st.integers(min_value=2, max_value=5))
-def test_emissions_are_linear_in_quantity(year, tmp_path_factory, data, factor):
+def test_emissions_are_linear_in_quantity(year_with_process_factors, tmp_path_factory, data, factor):
     tmp = tmp_path_factory.mktemp("l")
     import_csv(tmp, "process_emission", to_csv(data), "--year", "2025")
     base = kg()
@@ -78,7 +76,7 @@ MEMBER_FACTORS = ("headcount_category,headcount_class,headcount_subclass,unit,nu
 
 
 @pytest.fixture
-def travel_year(year, tmp_path_factory):
+def travel_year(year_with_process_factors, tmp_path_factory):
     from factors.models import Location, TransportMode, location_natural_key
 
     for name, point in {"Geneva": (46.2104, 6.1428), "Lausanne": (46.5167, 6.6322), "Bern": (46.9490, 7.4390)}.items():

@@ -7,7 +7,6 @@ from django.core.management import CommandError
 from django.db import IntegrityError, transaction
 
 from carbon.models import Emission, ModuleReport
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.models import EquipmentFactor
 from modules.equipment.models import Equipment
@@ -29,8 +28,7 @@ HEADER = ("unit_institutional_id,equipment_category,equipment_id,name,equipment_
 
 
 @pytest.fixture
-def year(tree, tmp_path):
-    year_create(year=2025)
+def year_with_equipment_factors(year, tmp_path):
     import_csv(tmp_path, "factors:equipment", FACTORS, "--year", "2025")
     return 2025
 
@@ -39,7 +37,7 @@ def smoke() -> str:
     return (SAMPLES / "equipments_smoke.csv").read_text().replace("{unit_institutional_id}", "13032")
 
 
-def test_worked_example_8_1_from_the_smoke_file_infers_the_category(tmp_path, year, tree):
+def test_worked_example_8_1_from_the_smoke_file_infers_the_category(tmp_path, year_with_equipment_factors, tree):
     import_csv(tmp_path, "equipment", smoke(), "--year", "2025")
     entries = list(Equipment.objects.order_by("equipment_id"))
     assert [(e.equipment_id, e.equipment_category, e.kg_co2eq) for e in entries] == [
@@ -53,7 +51,7 @@ def test_worked_example_8_1_from_the_smoke_file_infers_the_category(tmp_path, ye
     assert module.stats["entry_count"] == 2
 
 
-def test_each_category_is_its_own_kind_and_leaf_case_insensitively(tmp_path, year):
+def test_each_category_is_its_own_kind_and_leaf_case_insensitively(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", HEADER + "13032,IT,A,Laptop,laptop,standard,40,128\n"
                                               "13032,Scientific,B,Scope,Microscope,,,\n"
                                               "13032,other,C,Fridge,FRIDGE,,,\n", "--year", "2025")
@@ -65,7 +63,7 @@ def test_each_category_is_its_own_kind_and_leaf_case_insensitively(tmp_path, yea
     }
 
 
-def test_empty_hours_take_the_factor_defaults_and_zero_is_a_real_value(tmp_path, year):
+def test_empty_hours_take_the_factor_defaults_and_zero_is_a_real_value(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", HEADER + "13032,it,A,L,Laptop,Standard,,\n"
                                               "13032,it,B,L,Laptop,Standard,0,\n"
                                               "13032,it,C,L,Laptop,Standard,0,0\n", "--year", "2025")
@@ -74,14 +72,15 @@ def test_empty_hours_take_the_factor_defaults_and_zero_is_a_real_value(tmp_path,
     assert Equipment.objects.get(equipment_id="A").active_usage_hours_per_week is None  # the default is not copied
 
 
-def test_sub_class_falls_back_to_the_class_row(tmp_path, year):
+def test_sub_class_falls_back_to_the_class_row(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", HEADER + "13032,it,A,L,Laptop,Gaming,10,10\n", "--year", "2025")
     row = Emission.objects.get()
     assert row.kg_co2eq == Decimal("2.860")  # (10×50 + 10×5) × 52/1000 × 0.1
     assert row.factor_id == EquipmentFactor.objects.get(equipment_class="Laptop", sub_class="").pk
 
 
-def test_no_factor_in_the_category_or_no_hours_keeps_the_row_with_a_warning(tmp_path, year, capsys):
+def test_no_factor_in_the_category_or_no_hours_keeps_the_row_with_a_warning(tmp_path, year_with_equipment_factors,
+                                                                            capsys):
     import_csv(tmp_path, "equipment", HEADER + "13032,other,A,L,Laptop,,10,10\n"
                                               "13032,it,B,L,Laptop,Gaming,,\n", "--year", "2025")
     out = capsys.readouterr().out
@@ -90,7 +89,7 @@ def test_no_factor_in_the_category_or_no_hours_keeps_the_row_with_a_warning(tmp_
     assert Equipment.objects.count() == 2 and not Emission.objects.exists()
 
 
-def test_template_unit_file_with_category_column_and_override_column(tmp_path, year):
+def test_template_unit_file_with_category_column_and_override_column(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "factors:equipment", FACTORS + "it,Monitors,,30,1,40,128,0.1\n", "--year", "2025")
     import_csv(tmp_path, "equipment", (SAMPLES / "equipment_IT_template.csv").read_text(), "--year", "2025",
                "--unit", "13032")
@@ -98,7 +97,7 @@ def test_template_unit_file_with_category_column_and_override_column(tmp_path, y
     assert (entry.equipment_id, entry.equipment_category, entry.kg_co2eq) == ("B006198", "it", Decimal("6.905600"))
 
 
-def test_override_is_one_row_verbatim_in_the_category_leaf(tmp_path, year):
+def test_override_is_one_row_verbatim_in_the_category_leaf(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", "unit_institutional_id,equipment_id,name,equipment_class,kg_co2eq\n"
                                       "13032,A,Scope,Microscope,12.5\n", "--year", "2025")
     row = Emission.objects.get()
@@ -106,14 +105,14 @@ def test_override_is_one_row_verbatim_in_the_category_leaf(tmp_path, year):
         EntryKind.equipment_scientific, 80100, Decimal("12.5"), True, None)
 
 
-def test_reimport_of_a_per_year_file_changes_nothing(tmp_path, year):
+def test_reimport_of_a_per_year_file_changes_nothing(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", smoke(), "--year", "2025")
     import_csv(tmp_path, "equipment", smoke(), "--year", "2025")
     assert Equipment.objects.count() == 2 and Emission.objects.count() == 2
     assert kg() == Decimal("54.912")
 
 
-def test_factor_reimport_recalculates(tmp_path, year):
+def test_factor_reimport_recalculates(tmp_path, year_with_equipment_factors):
     import_csv(tmp_path, "equipment", smoke(), "--year", "2025")
     import_csv(tmp_path, "factors:equipment", FACTORS.replace("40,128,0.1", "40,128,0.2"), "--year", "2025")
     assert kg() == Decimal("109.824")
@@ -146,7 +145,7 @@ def test_factor_reimport_recalculates(tmp_path, year):
     ids=["no-factor-category", "several-categories", "bad-category", "hours-169", "negative", "sum",
          "sum-with-default", "decimals", "text", "no-id", "no-class"],
 )
-def test_bad_input_writes_nothing(tmp_path, year, capsys, row, message):
+def test_bad_input_writes_nothing(tmp_path, year_with_equipment_factors, capsys, row, message):
     import_csv(tmp_path, "equipment", smoke(), "--year", "2025")
     with pytest.raises(CommandError):
         import_csv(tmp_path, "equipment", HEADER + "13032,it,OK,L,Laptop,Standard,1,1\n" + row + "\n",
@@ -166,14 +165,14 @@ def test_bad_input_writes_nothing(tmp_path, year, capsys, row, message):
     ],
     ids=["category", "hours", "power", "duplicate"],
 )
-def test_bad_factor_file_writes_nothing(tmp_path, year, capsys, text, message):
+def test_bad_factor_file_writes_nothing(tmp_path, year_with_equipment_factors, capsys, text, message):
     with pytest.raises(CommandError):
         import_csv(tmp_path, "factors:equipment", text, "--year", "2025")
     assert message in capsys.readouterr().out
     assert EquipmentFactor.objects.count() == 6
 
 
-def test_database_holds_the_hours_rules(year, tree):
+def test_database_holds_the_hours_rules(year_with_equipment_factors, tree):
     module_report = ModuleReport.objects.get(report__unit=tree["it4r"], report__year=2025, module=Module.equipment)
     common = {"module_report": module_report, "equipment_category": "it", "equipment_id": "A", "name": "L",
               "equipment_class": "Laptop"}

@@ -7,7 +7,6 @@ from django.core.management import CommandError
 
 from carbon import taxonomy
 from carbon.models import Emission, ModuleReport, ModuleStatus
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.kinds.facilities import AnimalFacilityFactor, ResearchFacilityFactor
 from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
@@ -24,12 +23,6 @@ ANIMAL_HEADER = ("researchfacility_id,researchfacility_name,researchfacility_typ
                  "purchases_additional_share,equipments_share,kg_co2eq_sum_processemissions,"
                  "kg_co2eq_sum_building_energycombustions,kg_co2eq_sum_building_rooms,kg_co2eq_sum_purchases_common,"
                  "kg_co2eq_sum_purchases_additional,kg_co2eq_sum_equipments\n")
-
-
-@pytest.fixture
-def year(tree):
-    year_create(year=2025)
-    return 2025
 
 
 def sample(tmp_path, name: str) -> str:
@@ -304,12 +297,10 @@ def test_bad_animal_input_writes_nothing(tmp_path, year, capsys, kind, text, mes
     assert not AnimalFacilityUse.objects.exists() and not AnimalFacilityFactor.objects.exists()
 
 
-def test_it_facility_leaf_follows_the_factor_name_not_the_entry_spelling(tmp_path, tree):
+def test_it_facility_leaf_follows_the_factor_name_not_the_entry_spelling(tmp_path, year):
     from carbon.models import Emission
-    from carbon.services import year_create
     from tests.campaign import import_csv
 
-    year_create(year=2025)
     import_csv(tmp_path, "factors:research_facility",
                "researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\nF1,SCITAS,h,100,1000\n",
                "--year", "2025")

@@ -8,7 +8,6 @@ from django.core.management import CommandError
 from django.db import IntegrityError, transaction
 
 from carbon.models import Emission, ModuleReport, ModuleStatus
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.kinds.headcount import MemberFactor, StudentFactor
 from modules.base import EntrySource
@@ -22,12 +21,6 @@ FACTORS = ("headcount_category,headcount_class,headcount_subclass,unit,number_of
            "food,vegetarian,,kg,100,1.0\nwaste,incineration,,kg,50,0.5\ncommuting,public_transport,,km,200,0.2\n")
 MEMBERS = ("unit_institutional_id,name,sius_code,user_institutional_id,fte,note\n"
            "13032,Alice,51,100001,1.0,\n13032,Bob,53,100002,0.8,\n13032,Carol,57,100003,0.5,\n")
-
-
-@pytest.fixture
-def year(tree):
-    year_create(year=2025)
-    return 2025
 
 
 def headcount_module(cf="13032") -> ModuleReport:

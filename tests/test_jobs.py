@@ -24,10 +24,11 @@ from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline, Pipe
 from carbon.jobs.runner import run_job
 from carbon.jobs.services import import_enqueue, job_recover, jobs_sweep, pipeline_abort, recalc_enqueue
 from carbon.models import Emission, ModuleReport
-from carbon.services import year_create
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv, kg
 
+# Transactional: jobs claim and report through the `jobs` connection and in worker processes, which see only
+# committed rows.
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
 
 FACTORS = b"category,ef_kg_co2eq_per_unit\nCO2,1.5\n"
@@ -55,12 +56,11 @@ def manual_queue(monkeypatch):
 
 
 @pytest.fixture
-def year(tree, tmp_path):
-    year_create(year=2025)
+def year_with_process_factors(year, tmp_path):
     import_csv(tmp_path, "factors:process_emission", FACTORS.decode(), "--year", "2025")
 
 
-def test_upload_pipeline_runs_import_then_statistics(year, sync_queue):
+def test_upload_pipeline_runs_import_then_statistics(year_with_process_factors, sync_queue):
     pipeline = import_enqueue(kind="process_emission", content=entries_file(10), file_name="p.csv", year=2025)
     pipeline.refresh_from_db()
     jobs = list(pipeline.jobs.order_by("pk"))
@@ -75,7 +75,7 @@ def test_upload_pipeline_runs_import_then_statistics(year, sync_queue):
     assert [h["state"] for h in jobs[0].status_history] == ["running", "finished"]
 
 
-def test_factor_upload_chains_one_recalc_then_one_aggregation(year, sync_queue, tmp_path):
+def test_factor_upload_chains_one_recalc_then_one_aggregation(year_with_process_factors, sync_queue, tmp_path):
     import_csv(tmp_path, "process_emission", entries_file(5).decode(), "--year", "2025")
     before = kg()
     pipeline = import_enqueue(kind="factors:process_emission", content=b"category,ef_kg_co2eq_per_unit\nCO2,3\n",
@@ -86,7 +86,7 @@ def test_factor_upload_chains_one_recalc_then_one_aggregation(year, sync_queue, 
     assert kg() == before * 2
 
 
-def test_failed_import_writes_nothing_and_fails_the_pipeline(year, sync_queue):
+def test_failed_import_writes_nothing_and_fails_the_pipeline(year_with_process_factors, sync_queue):
     pipeline = import_enqueue(kind="process_emission", file_name="bad.csv", year=2025,
                               content=b"unit_institutional_id,category,quantity\n13032,CO2,x\n")
     pipeline.refresh_from_db()
@@ -96,7 +96,7 @@ def test_failed_import_writes_nothing_and_fails_the_pipeline(year, sync_queue):
     assert not ProcessEmission.objects.exists()
 
 
-def test_a_job_is_claimed_once(year, manual_queue):
+def test_a_job_is_claimed_once(year_with_process_factors, manual_queue):
     pipeline = import_enqueue(kind="process_emission", content=entries_file(3), file_name="p.csv", year=2025)
     job = pipeline.jobs.get()
     assert run_job(job.pk) == JobResult.SUCCESS
@@ -104,7 +104,8 @@ def test_a_job_is_claimed_once(year, manual_queue):
     assert ProcessEmission.objects.count() == 3
 
 
-def test_stuck_recalc_of_the_same_scope_does_not_stall_later_uploads(year, sync_queue, monkeypatch):
+def test_stuck_recalc_of_the_same_scope_does_not_stall_later_uploads(year_with_process_factors, sync_queue,
+                                                                     monkeypatch):
     """The reference's 1219 incident: a zombie recalculation of (kind, year) blocked later chains."""
     zombie_pipeline = Pipeline.objects.create(kind="recalculate", year=2025)
     zombie = Job.objects.create(pipeline=zombie_pipeline, job_type=JobType.RECALC, kind="process_emission",
@@ -124,7 +125,7 @@ def test_stuck_recalc_of_the_same_scope_does_not_stall_later_uploads(year, sync_
     assert later.status == PipelineStatus.SUCCESS
 
 
-def test_abort_before_finish_rolls_back(year, manual_queue, monkeypatch):
+def test_abort_before_finish_rolls_back(year_with_process_factors, manual_queue, monkeypatch):
     pipeline = import_enqueue(kind="process_emission", content=entries_file(30), file_name="p.csv", year=2025)
     job = pipeline.jobs.get()
     from carbon.jobs import runner
@@ -148,7 +149,7 @@ def test_abort_before_finish_rolls_back(year, manual_queue, monkeypatch):
     assert Pipeline.objects.get(pk=pipeline.pk).status == PipelineStatus.FAILED
 
 
-def test_recover_requeues_a_stale_job_only(year, manual_queue):
+def test_recover_requeues_a_stale_job_only(year_with_process_factors, manual_queue):
     pipeline = import_enqueue(kind="process_emission", content=entries_file(3), file_name="p.csv", year=2025)
     job = pipeline.jobs.get()
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, locked_by="x", attempts=1,
@@ -161,7 +162,8 @@ def test_recover_requeues_a_stale_job_only(year, manual_queue):
     assert run_job(job.pk) == JobResult.SUCCESS
 
 
-def test_recalc_requests_join_a_queued_one(year, manual_queue):
+@pytest.mark.django_db  # runs no job: rolled back like any other test
+def test_recalc_requests_join_a_queued_one(year_with_process_factors, manual_queue):
     first = recalc_enqueue(kinds=["process_emission"], year=2025)
     second = recalc_enqueue(kinds=["process_emission"], year=2025)
     assert Job.objects.filter(job_type=JobType.RECALC, state=JobState.QUEUED).count() == 1
@@ -187,7 +189,7 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_two_workers_run_a_job_exactly_once(year, manual_queue):
+def test_two_workers_run_a_job_exactly_once(year_with_process_factors, manual_queue):
     pipeline = import_enqueue(kind="process_emission", content=entries_file(2000), file_name="p.csv", year=2025)
     job = pipeline.jobs.get()
     processes = [worker(job.pk), worker(job.pk)]
@@ -197,24 +199,84 @@ def test_two_workers_run_a_job_exactly_once(year, manual_queue):
     assert Emission.objects.count() == 2000
 
 
-def test_worker_killed_mid_import_loses_nothing_and_the_sweep_retries(year, manual_queue, settings):
-    rows = 20000
+def qcluster() -> subprocess.Popen:
+    """A django-q2 cluster of one worker process (as `make worker` runs it) on the test database."""
+    env = {**os.environ, "CARBON_DATABASE_NAME": connection.settings_dict["NAME"], "DEMO_MODE": "1",
+           "Q_WORKERS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTEST_VERSION", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=django_settings.BASE_DIR, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_clusters_consume_one_queue_and_run_every_job_once(year_with_process_factors):
+    """Two worker clusters take the jobs of one django-q2 queue: each job is claimed and run exactly once."""
+    cfs = ["10000", "13030", "13100", "13032", "14000", "14010", "14011"]
+    clusters = [qcluster(), qcluster()]
+    try:
+        # Unit file i holds quantities 1..i+1; each pipeline chains its aggregation from the worker that imported.
+        pipelines = {cf: import_enqueue(kind="process_emission", file_name=f"{cf}.csv", year=2025, unit_cf=cf,
+                                        content=("category,quantity\n" + "".join(f"CO2,{n}\n" for n in
+                                                                               range(1, i + 2))).encode())
+                     for i, cf in enumerate(cfs)}
+        wait_for(lambda: Job.objects.filter(job_type=JobType.AGGREGATE, state=JobState.FINISHED).count() == len(cfs),
+                 timeout=120)
+    finally:
+        for cluster in clusters:
+            cluster.send_signal(signal.SIGTERM)
+        logs = [cluster.communicate(timeout=30)[0] for cluster in clusters]
+    jobs = list(Job.objects.all())
+    assert len(jobs) == 2 * len(cfs)  # an import and its aggregation per pipeline, nothing else
+    assert [(j.pk, j.state, j.result, j.attempts) for j in jobs
+            if (j.state, j.result, j.attempts) != (JobState.FINISHED, JobResult.SUCCESS, 1)] == []
+    claims = {j.pk: [h["worker"] for h in j.status_history if h["state"] == "running"] for j in jobs}
+    assert all(len(workers) == 1 for workers in claims.values()), claims
+    assert len({workers[0] for workers in claims.values()}) == 2, (claims, logs)  # both clusters took jobs
+    for i, cf in enumerate(cfs):
+        assert kg(unit__institutional_id=cf) == Decimal("1.5") * (i + 1) * (i + 2) / 2, cf
+        assert Pipeline.objects.get(pk=pipelines[cf].pk).status == PipelineStatus.SUCCESS, cf
+    assert ProcessEmission.objects.count() == Emission.objects.count() == sum(range(1, len(cfs) + 1))
+
+
+def entries_ids_allocated() -> int:
+    """The entries' id sequence, read on this test's connection: ids a worker allocated inside its open transaction
+    show here (sequences are not transactional), its rows do not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [ProcessEmission._meta.db_table])
+        (sequence,) = cursor.fetchone()
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+        return cursor.fetchone()[0]
+
+
+def test_worker_killed_mid_import_loses_nothing_and_the_sweep_retries(year_with_process_factors, manual_queue,
+                                                                      settings):
+    from modules.engine import CHUNK
+
+    rows = 3 * CHUNK  # written in three chunks, in one transaction
     pipeline = import_enqueue(kind="process_emission", content=entries_file(rows), file_name="big.csv", year=2025)
     job = pipeline.jobs.get()
+    ids_before = entries_ids_allocated()
     process = worker(job.pk)
-    wait_for(lambda: Job.objects.get(pk=job.pk).rows_done > 0)  # inside the import's transaction
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert ProcessEmission.objects.count() == 0  # the open transaction died with the worker
+    # Ids of the second chunk are allocated once the first chunk's entries, emissions and history are written.
+    wait_for(lambda: entries_ids_allocated() > ids_before + CHUNK)
+    try:
+        assert Job.objects.get(pk=job.pk).rows_done >= CHUNK
+        assert ProcessEmission.objects.count() == 0 and Emission.objects.count() == 0  # written, not committed
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert ProcessEmission.objects.count() == 0 and Emission.objects.count() == 0  # died with the worker
     job.refresh_from_db()
-    assert job.state == JobState.RUNNING  # nobody finished it: the sweep must
+    assert (job.state, job.attempts) == (JobState.RUNNING, 1)  # nobody finished it: the sweep must
     settings.JOB_STALE_SECONDS = 0
     time.sleep(0.01)
+    manual_queue.clear()
     assert jobs_sweep()["recovered"] == 1
     job.refresh_from_db()
-    assert (job.state, job.locked_by) == (JobState.QUEUED, "")
+    assert (job.state, job.locked_by, manual_queue) == (JobState.QUEUED, "", [job.pk])
     process = worker(job.pk)
     assert ": claimed, success" in process.communicate(timeout=180)[0].decode()
-    assert ProcessEmission.objects.count() == rows  # all of the file's rows, no duplicate
+    assert ProcessEmission.objects.count() == Emission.objects.count() == rows  # the whole file, once
     job.refresh_from_db()
     assert (job.state, job.result, job.attempts) == (JobState.FINISHED, JobResult.SUCCESS, 2)
+    assert [h["state"] for h in job.status_history] == ["running", "running", "finished"]

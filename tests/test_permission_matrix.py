@@ -9,7 +9,6 @@ import itertools
 import pytest
 from django.urls import reverse
 
-from carbon.services import year_create
 from tests.factories import user_with_roles
 from units.roles import Role, RoleSpecError, ScopeKind, parse_scope
 
@@ -69,8 +68,7 @@ MATRIX = list(itertools.product(ROLE_CASES, SURFACES, TARGETS))
 
 
 @pytest.fixture
-def campaign(tree):
-    year_create(year=2025)
+def campaign(tree, year):
     from carbon.models import CarbonReport
 
     reports = {r.unit_id: r for r in CarbonReport.objects.filter(year=2025)}

@@ -6,7 +6,6 @@ import pytest
 from django.core.management import CommandError
 
 from carbon.models import Emission, ModuleReport, ModuleStatus
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from modules.process.models import ProcessEmission
 from tests.campaign import import_csv, kg
@@ -14,12 +13,6 @@ from tests.campaign import import_csv, kg
 FACTORS = "category,subcategory,unit,ef_kg_co2eq_per_unit\nCO2,industrial,kg,1.5\nCH4,,kg,28\n"
 PER_YEAR = ("unit_institutional_id,category,subcategory,quantity,note\n"
             "13032,co2,industrial,100.0,\n13032,co2,industrial,50.0,\n")
-
-
-@pytest.fixture
-def year(tree):
-    year_create(year=2025)
-    return 2025
 
 
 def test_worked_example_150_and_75(tmp_path, year, tree):

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import CommandError
 
 from carbon.models import Emission, ModuleReport
-from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from factors.models import PurchaseFactor
 from infra.csvio import CellError
@@ -25,8 +24,7 @@ AMBIGUOUS = ("eur,services,77000000,Two specific rows,AB1,0.3\neur,services,7700
 
 
 @pytest.fixture
-def year(tree, tmp_path):
-    year_create(year=2025)
+def year_with_purchase_factors(year, tmp_path):
     import_csv(tmp_path, "factors:purchase", SMOKE_FACTORS + AMBIGUOUS, "--year", "2025")
     return 2025
 
@@ -41,7 +39,7 @@ def ef_of(name: str) -> str | None:
     return row and row.factor_values["ef_kg_co2eq_per_currency"]
 
 
-def test_resolution_cases_8_4(tmp_path, year, capsys):
+def test_resolution_cases_8_4(tmp_path, year_with_purchase_factors, capsys):
     import_csv(tmp_path, "purchase", HEADER + "13032,,specific,200,eur,51100000,LA05\n"
                                               "13032,,average,200,eur,51100000,\n"
                                               "13032,,unknown additional,200,eur,51100000,NOPE\n"
@@ -63,7 +61,7 @@ def test_resolution_cases_8_4(tmp_path, year, capsys):
     assert Purchase.objects.get(name="only coded row").purchase_category == "services"
 
 
-def test_resolution_rules_directly(year):
+def test_resolution_rules_directly(year_with_purchase_factors):
     index = purchase_factors(2025)
     assert resolve_purchase_factor(index, "88000000", "ZZ1").ef_kg_co2eq_per_currency == Decimal("0.1")
     assert resolve_purchase_factor(index, "A", "").ef_kg_co2eq_per_currency == Decimal("0.9")
@@ -77,7 +75,7 @@ def test_resolution_rules_directly(year):
         resolve_purchase_factor(index, "", "LA05")
 
 
-def test_matrix_200_eur_at_0_5_is_100_and_the_category_comes_from_the_factor(tmp_path, year):
+def test_matrix_200_eur_at_0_5_is_100_and_the_category_comes_from_the_factor(tmp_path, year_with_purchase_factors):
     import_csv(tmp_path, "factors:purchase", SMOKE_FACTORS + "eur,it_equipment,PIC-IT,IT smoke,,0.5\n",
                "--year", "2025")
     import_csv(tmp_path, "purchase", smoke(), "--year", "2025")
@@ -89,7 +87,7 @@ def test_matrix_200_eur_at_0_5_is_100_and_the_category_comes_from_the_factor(tmp
     assert module.stats["total"] == module.stats["scope3"] == "150.000000"
 
 
-def test_smoke_file_without_a_factor_for_its_code_is_rejected(tmp_path, year, capsys):
+def test_smoke_file_without_a_factor_for_its_code_is_rejected(tmp_path, year_with_purchase_factors, capsys):
     """PIC-IT has no factor in the smoke factor file and the file has no category: the kind is unknown."""
     with pytest.raises(CommandError):
         import_csv(tmp_path, "purchase", smoke(), "--year", "2025")
@@ -100,7 +98,7 @@ def test_smoke_file_without_a_factor_for_its_code_is_rejected(tmp_path, year, ca
     assert not Purchase.objects.exists()
 
 
-def test_currency_is_converted_to_the_factors_currency(tmp_path, year):
+def test_currency_is_converted_to_the_factors_currency(tmp_path, year_with_purchase_factors):
     import_csv(tmp_path, "exchange_rates", "year,currency,units_per_eur\n2025,CHF,0.95\n2025,USD,1.10\n")
     import_csv(tmp_path, "factors:purchase", SMOKE_FACTORS + "usd,services,US1,Dollar factor,,0.5\n",
                "--year", "2025")
@@ -120,7 +118,8 @@ def test_currency_is_converted_to_the_factors_currency(tmp_path, year):
     assert row.factor_values["units_per_eur"] == {"CHF": "0.9500000000", "USD": "1.1000000000"}
 
 
-def test_a_missing_rate_is_a_row_error_at_import_and_no_emission_at_recompute(tmp_path, year, capsys, caplog):
+def test_a_missing_rate_is_a_row_error_at_import_and_no_emission_at_recompute(tmp_path, year_with_purchase_factors,
+                                                                              capsys, caplog):
     with pytest.raises(CommandError):
         import_csv(tmp_path, "purchase", HEADER + "13032,,x,100,gbp,51100000,\n", "--year", "2025")
     assert "row 1, column currency: no exchange rate for GBP in 2025" in capsys.readouterr().out
@@ -138,7 +137,7 @@ def test_a_missing_rate_is_a_row_error_at_import_and_no_emission_at_recompute(tm
     assert "no exchange rate for SEK in 2025" in caplog.text
 
 
-def test_override_needs_a_category_but_no_factor(tmp_path, year):
+def test_override_needs_a_category_but_no_factor(tmp_path, year_with_purchase_factors):
     import_csv(tmp_path, "purchase", HEADER.strip() + ",kg_co2eq\n13032,vehicles,van,100,gbp,99999999,,321.5\n",
                "--year", "2025")
     row = Emission.objects.get()
@@ -146,7 +145,7 @@ def test_override_needs_a_category_but_no_factor(tmp_path, year):
                                                                             Decimal("321.5"), True)
 
 
-def test_reimport_changes_nothing_and_factor_reimport_recalculates(tmp_path, year):
+def test_reimport_changes_nothing_and_factor_reimport_recalculates(tmp_path, year_with_purchase_factors):
     text = HEADER + "13032,,a,200,eur,51100000,LA05\n13032,,b,100,eur,91111500,\n"
     import_csv(tmp_path, "purchase", text, "--year", "2025")
     import_csv(tmp_path, "purchase", text, "--year", "2025")
@@ -173,7 +172,7 @@ def test_reimport_changes_nothing_and_factor_reimport_recalculates(tmp_path, yea
     ],
     ids=["negative", "empty-amount", "no-code", "category", "currency", "ambiguous", "no-name", "too-long"],
 )
-def test_bad_input_writes_nothing(tmp_path, year, capsys, row, message):
+def test_bad_input_writes_nothing(tmp_path, year_with_purchase_factors, capsys, row, message):
     import_csv(tmp_path, "purchase", HEADER + "13032,,kept,200,eur,51100000,LA05\n", "--year", "2025")
     with pytest.raises(CommandError):
         import_csv(tmp_path, "purchase", HEADER + "13032,,ok,1,eur,51100000,\n" + row + "\n", "--year", "2025")
@@ -182,7 +181,7 @@ def test_bad_input_writes_nothing(tmp_path, year, capsys, row, message):
     assert kg() == Decimal("82")
 
 
-def test_quantity_must_not_be_negative(tmp_path, year, capsys):
+def test_quantity_must_not_be_negative(tmp_path, year_with_purchase_factors, capsys):
     with pytest.raises(CommandError):
         import_csv(tmp_path, "purchase", "unit_institutional_id,name,quantity,total_spent_amount,"
                                          "purchase_institutional_code\n13032,x,-2,1,A\n", "--year", "2025")
@@ -199,14 +198,14 @@ def test_quantity_must_not_be_negative(tmp_path, year, capsys):
     ],
     ids=["duplicate-case-insensitive", "category", "negative-ef", "too-long"],
 )
-def test_bad_factor_file_writes_nothing(tmp_path, year, capsys, extra, message):
+def test_bad_factor_file_writes_nothing(tmp_path, year_with_purchase_factors, capsys, extra, message):
     with pytest.raises(CommandError):
         import_csv(tmp_path, "factors:purchase", SMOKE_FACTORS + extra.replace("LA05", "la05"), "--year", "2025")
     assert message in capsys.readouterr().out
     assert PurchaseFactor.objects.count() == 15
 
 
-def test_factor_codes_and_currency_are_stored_upper_case(year):
+def test_factor_codes_and_currency_are_stored_upper_case(year_with_purchase_factors):
     factor = PurchaseFactor.objects.get(purchase_institutional_code="51100000", purchase_additional_code="LA05")
     assert (factor.currency, factor.purchase_category) == ("EUR", "biological_chemical_gaseous_product")
 
@@ -215,7 +214,7 @@ def test_factor_codes_and_currency_are_stored_upper_case(year):
 ADDITIONAL_FACTORS = "name,ef_kg_co2eq_per_kg\nLiquid Nitrogen,0.2\nDry ice,1.5\n"
 
 
-def test_additional_purchase_formula_and_leaves(tmp_path, year):
+def test_additional_purchase_formula_and_leaves(tmp_path, year_with_purchase_factors):
     import_csv(tmp_path, "factors:additional_purchase", ADDITIONAL_FACTORS, "--year", "2025")
     import_csv(tmp_path, "additional_purchase", "unit_institutional_id,name,unit,annual_consumption,coef_to_kg\n"
                                                 "13032,liquid  nitrogen,L,1000,0.8\n"
@@ -226,7 +225,7 @@ def test_additional_purchase_formula_and_leaves(tmp_path, year):
     assert kg(kind=EntryKind.additional_purchase) == Decimal("335")
 
 
-def test_additional_purchase_template_unit_file_and_missing_factor(tmp_path, year, capsys):
+def test_additional_purchase_template_unit_file_and_missing_factor(tmp_path, year_with_purchase_factors, capsys):
     import_csv(tmp_path, "additional_purchase", (SAMPLES / "purchases_additional_template.csv").read_text(),
                "--year", "2025", "--unit", "13032")
     assert "no additional_purchase factor for 'Liquid Nitrogen' in 2025" in capsys.readouterr().out
@@ -245,7 +244,7 @@ def test_additional_purchase_template_unit_file_and_missing_factor(tmp_path, yea
     ],
     ids=["consumption", "coef", "unit"],
 )
-def test_additional_purchase_bad_input(tmp_path, year, capsys, row, message):
+def test_additional_purchase_bad_input(tmp_path, year_with_purchase_factors, capsys, row, message):
     with pytest.raises(CommandError):
         import_csv(tmp_path, "additional_purchase",
                    "unit_institutional_id,name,unit,annual_consumption,coef_to_kg\n" + row + "\n", "--year", "2025")
@@ -253,7 +252,7 @@ def test_additional_purchase_bad_input(tmp_path, year, capsys, row, message):
     assert not AdditionalPurchase.objects.exists()
 
 
-def test_per_year_purchase_file_leaves_additional_purchases_alone(tmp_path, year):
+def test_per_year_purchase_file_leaves_additional_purchases_alone(tmp_path, year_with_purchase_factors):
     import_csv(tmp_path, "factors:additional_purchase", ADDITIONAL_FACTORS, "--year", "2025")
     import_csv(tmp_path, "additional_purchase", "unit_institutional_id,name,unit,annual_consumption,coef_to_kg\n"
                                                 "13032,Dry ice,kg,10,1\n", "--year", "2025")

@@ -13,13 +13,10 @@ from tests.factories import user_with_roles
 
 pytestmark = pytest.mark.django_db
 
-# Scripts from this site only, plus the one inline handler allowed by the hash of its exact text (settings.py).
+# Scripts: our origin plus the one inline handler allowed by its hash (settings.py says why), nothing else.
 SCRIPT_SRC = "script-src 'self' 'unsafe-hashes' 'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"
-
-
 EXPECTED_DIRECTIVES = {
-    SCRIPT_SRC,
-    "default-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "default-src 'self'", SCRIPT_SRC, "style-src 'self'", "img-src 'self' data:",
     "frame-ancestors 'none'", "form-action 'self'", "base-uri 'self'", "object-src 'none'",
 }
 
@@ -29,7 +26,8 @@ def directives(response) -> set[str]:
 
 
 def unsafe_sources(response) -> set[str]:
-    """Directives that allow something 'unsafe-…', but for style attributes and that one hashed handler."""
+    """Directives that allow something 'unsafe-…', but for style attributes and the one hashed handler
+    (settings.py says why)."""
     return {d for d in directives(response) if "'unsafe-" in d} - {"style-src-attr 'unsafe-inline'", SCRIPT_SRC}
 
 

@@ -15,7 +15,6 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from carbon.models import Emission, ModuleReport
-from carbon.services import year_create
 from modules.registry import KINDS
 from tests.campaign import import_csv, write_csv
 from tests.factories import UserFactory, user_with_roles
@@ -29,8 +28,7 @@ PROCESS = KINDS["process_emission"].model
 
 
 @pytest.fixture
-def entries(tree, tmp_path):
-    year_create(year=2025)
+def entries(year, tmp_path):
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     import_csv(tmp_path, "process_emission", "unit_institutional_id,category,quantity\n13032,CO2,1\n14011,CO2,2\n",
                "--year", "2025")
