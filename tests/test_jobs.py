@@ -280,3 +280,23 @@ def test_worker_killed_mid_import_loses_nothing_and_the_sweep_retries(year_with_
     job.refresh_from_db()
     assert (job.state, job.result, job.attempts) == (JobState.FINISHED, JobResult.SUCCESS, 2)
     assert [h["state"] for h in job.status_history] == ["running", "running", "finished"]
+
+
+def test_forked_workers_have_names_of_their_own():
+    """A cluster forks its workers after importing the runner: each must still claim under its own name."""
+    import multiprocessing
+
+    from carbon.jobs.runner import worker_name
+
+    parent = worker_name()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        children = set(pool.map(_child_worker_name, range(4)))
+    assert parent not in children and len(children) >= 1
+    assert all(name.split(":")[1] != parent.split(":")[1] for name in children)
+
+
+def _child_worker_name(_):
+    from carbon.jobs.runner import worker_name
+
+    return worker_name()

@@ -33,11 +33,16 @@ __all__ = ["HANDLERS", "JobContext", "Preempted", "register_handler", "run_job",
 
 HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 10))
 PROGRESS_SECONDS = 1.0
-_WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+_NAMES: dict[int, str] = {}
 
 
 def worker_name() -> str:
-    return _WORKER
+    """This process's name in `locked_by`. Per process id, not per import: a cluster forks its workers after
+    importing this module, and two workers sharing one name could not tell their jobs apart."""
+    pid = os.getpid()
+    if pid not in _NAMES:
+        _NAMES[pid] = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:6]}"
+    return _NAMES[pid]
 
 
 class _RollBack(Exception):  # noqa: N818
@@ -72,12 +77,12 @@ class JobContext:
             fields["phase"] = phase
         if rows_total is not None:
             fields["rows_total"] = rows_total
-        Job.objects.using("jobs").filter(pk=self.job.pk, locked_by=_WORKER).update(**fields)
+        Job.objects.using("jobs").filter(pk=self.job.pk, locked_by=worker_name()).update(**fields)
         if self.aborted():
             raise Preempted(f"job {self.job.pk} was aborted")
 
     def aborted(self) -> bool:
-        return not Job.objects.using("jobs").filter(pk=self.job.pk, locked_by=_WORKER,
+        return not Job.objects.using("jobs").filter(pk=self.job.pk, locked_by=worker_name(),
                                                     state=JobState.RUNNING).exists()
 
 
@@ -104,7 +109,7 @@ def _claim(job_id: int) -> bool:
             claimed = Job.objects.using("jobs").filter(
                 pk=job_id, state=JobState.QUEUED, locked_by="",
             ).filter(attempts__lt=F("max_attempts")).update(
-                state=JobState.RUNNING, locked_by=_WORKER, locked_at=now, heartbeat_at=now,
+                state=JobState.RUNNING, locked_by=worker_name(), locked_at=now, heartbeat_at=now,
                 attempts=F("attempts") + 1,
             )
     except IntegrityError:
@@ -121,7 +126,7 @@ def _claim(job_id: int) -> bool:
 
 def _history(job_id: int, state: str, message: str = "") -> None:
     job = Job.objects.using("jobs").only("status_history").get(pk=job_id)
-    entry = {"at": timezone.now().isoformat(), "state": state, "worker": _WORKER}
+    entry = {"at": timezone.now().isoformat(), "state": state, "worker": worker_name()}
     if message:
         entry["message"] = message[:500]
     Job.objects.using("jobs").filter(pk=job_id).update(status_history=[*job.status_history, entry])
@@ -136,8 +141,8 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(HEARTBEAT_SECONDS):
-                Job.objects.using("jobs").filter(pk=self.job_id, locked_by=_WORKER, state=JobState.RUNNING).update(
-                    heartbeat_at=timezone.now())
+                Job.objects.using("jobs").filter(pk=self.job_id, locked_by=worker_name(),
+                                                 state=JobState.RUNNING).update(heartbeat_at=timezone.now())
         finally:
             connections["jobs"].close()
 
@@ -158,7 +163,7 @@ def run_job(job_id: int) -> str | None:
             outcome = handler(context)
             if outcome.result == JobResult.ERROR:
                 raise _RollBack(outcome)  # a failed import writes nothing; the verdict is kept below
-            finished = Job.objects.filter(pk=job_id, locked_by=_WORKER, state=JobState.RUNNING).update(
+            finished = Job.objects.filter(pk=job_id, locked_by=worker_name(), state=JobState.RUNNING).update(
                 state=JobState.FINISHED, result=outcome.result, status_message=outcome.message[:2000],
                 errors=outcome.errors, warnings=outcome.warnings, summary=outcome.summary,
                 finished_at=timezone.now(), locked_by="",
@@ -192,7 +197,7 @@ def run_job(job_id: int) -> str | None:
 
 
 def _finish_error(job_id: int, outcome: Outcome) -> None:
-    Job.objects.using("jobs").filter(pk=job_id, locked_by=_WORKER, state=JobState.RUNNING).update(
+    Job.objects.using("jobs").filter(pk=job_id, locked_by=worker_name(), state=JobState.RUNNING).update(
         state=JobState.FINISHED, result=JobResult.ERROR, status_message=outcome.message[:2000],
         errors=outcome.errors, warnings=outcome.warnings, summary=outcome.summary,
         finished_at=timezone.now(), locked_by="")
