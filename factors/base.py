@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from infra.bulk import copy_history, copy_insert
-from infra.csvio import ColumnSpec, CsvFileError, RowError, read_csv
-from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
-from units.scoping import import_refusal
+from infra.csvio import ColumnSpec, RowError, read_csv
+from infra.importing import BaseImporter, ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["FACTOR_KINDS", "Factor", "FactorImporter", "FactorKindSpec", "register_factor_kind"]
 
@@ -84,7 +83,7 @@ def register_factor_kind(spec: FactorKindSpec) -> FactorKindSpec:
     return spec
 
 
-class FactorImporter:
+class FactorImporter(BaseImporter):
     """`import_csv factors:<kind> FILE --year YEAR`: validate all, then upsert + flag stale."""
 
     needs_year = True
@@ -94,17 +93,10 @@ class FactorImporter:
         self.spec = spec
         self.name = spec.import_name
 
-    def run(self, request: ImportRequest) -> ImportOutcome:
-        spec, outcome = self.spec, ImportOutcome(kind=self.name, dry_run=request.dry_run)
-        if refusal := import_refusal(request.actor):
-            outcome.errors.append(RowError(None, None, refusal))
-            return outcome
-        try:
-            rows = collect_rows(read_csv(request.source, columns=spec.columns), outcome,
-                                lambda row: (row.number, spec.parse_row(row.values)), list(spec.columns))
-        except CsvFileError as exc:
-            outcome.errors.extend(exc.errors)
-            return outcome
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> list[tuple[int, dict]]:
+        spec = self.spec
+        rows = collect_rows(read_csv(request.source, columns=spec.columns), outcome,
+                            lambda row: (row.number, spec.parse_row(row.values)), list(spec.columns))
         parsed: list[tuple[int, dict]] = []
         seen: dict[tuple, int] = {}
         for number, values in rows:
@@ -115,25 +107,24 @@ class FactorImporter:
                 continue
             seen[key] = number
             parsed.append((number, values))
-        if outcome.errors and not request.skip_invalid:
-            return outcome
-        outcome.skipped_rows = sorted({e.row for e in outcome.errors} - {None})
-        if request.dry_run:
-            return outcome
-        with transaction.atomic():
-            stale = self._upsert(request.year, [v for _, v in parsed], outcome, request.actor)
-            if outcome.created or outcome.updated or stale:
-                from carbon.models import RecalculationState
+        return parsed
 
-                RecalculationState.factors_changed(year=request.year, kinds=spec.recalculates, actor=request.actor,
-                                                   reason=f"{self.name} import")
+    def write(self, request: ImportRequest, plan: list[tuple[int, dict]], outcome: ImportOutcome) -> None:
+        from carbon.models import RecalculationState
+
+        spec = self.spec
+        stale = self._upsert(request.year, [v for _, v in plan], outcome, request.actor)
+        if outcome.created or outcome.updated or stale:
+            RecalculationState.factors_changed(year=request.year, kinds=spec.recalculates, actor=request.actor,
+                                               reason=f"{self.name} import")
         if stale:
             outcome.warnings.append(_stale_warning(spec, stale))
+
+    def after_write(self, request: ImportRequest, plan, outcome: ImportOutcome) -> None:
         if request.defer_followups:
-            outcome.recalculate = list(spec.recalculates)
+            outcome.recalculate = list(self.spec.recalculates)
         else:
             self._recalculate(request.year)
-        return outcome
 
     def _upsert(self, year: int, rows: list[dict], outcome: ImportOutcome, actor) -> list:
         spec, model = self.spec, self.spec.model

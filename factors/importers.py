@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import models, router, transaction
+from django.db import models, router
 from django.db.models.deletion import Collector
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -23,7 +23,6 @@ from factors.signals import reference_data_changed
 from infra.csvio import (
     CellError,
     ColumnSpec,
-    CsvFileError,
     CsvRow,
     RowError,
     parse_choice,
@@ -32,8 +31,7 @@ from infra.csvio import (
     parse_text,
     read_csv,
 )
-from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
-from units.scoping import import_refusal
+from infra.importing import BaseImporter, ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["BUILDING_ROOMS", "EXCHANGE_RATES", "LOCATIONS", "BuildingRoomsImporter", "ExchangeRatesImporter",
            "LocationsImporter", "ParsedRow"]
@@ -53,7 +51,15 @@ class ParsedRow:
     values: dict
 
 
-class _ReferenceImporter:
+@dataclass(frozen=True)
+class PreparedRows:
+    """A source of rows already split (a loader command's), with the history reason to record."""
+
+    rows: Iterable[CsvRow]
+    reason: str
+
+
+class _ReferenceImporter(BaseImporter):
     """Validate every row, then synchronise `model` on the rows' keys in one transaction."""
 
     name: str
@@ -64,37 +70,23 @@ class _ReferenceImporter:
     needs_year = False
     accepts_unit = False
 
-    def run(self, request: ImportRequest) -> ImportOutcome:
-        if refusal := import_refusal(request.actor):
-            return ImportOutcome(kind=self.name, dry_run=request.dry_run, errors=[RowError(None, None, refusal)])
-        try:
-            reader = read_csv(request.source, columns=self.columns)
-        except CsvFileError as exc:
-            return ImportOutcome(kind=self.name, dry_run=request.dry_run, errors=list(exc.errors))
-        return self.run_rows(reader, request)
-
-    def run_rows(self, rows: Iterable[CsvRow], request: ImportRequest, *, reason: str | None = None) -> ImportOutcome:
-        """Import already-split rows (a `CsvReader`, or rows built by a loader command)."""
-        outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
-        try:
-            parsed = collect_rows(rows, outcome, self.parse, self.columns)
-        except CsvFileError as exc:
-            outcome.errors.extend(exc.errors)
-            return outcome
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> list[ParsedRow]:
+        source = request.source
+        rows = source.rows if isinstance(source, PreparedRows) else read_csv(source, columns=self.columns)
+        parsed = collect_rows(rows, outcome, self.parse, self.columns)
         self._check_duplicates(parsed, outcome)
-        if outcome.errors and not request.skip_invalid:
-            return outcome
         bad = {e.row for e in outcome.errors}
-        parsed = [r for r in parsed if r.number not in bad]
-        outcome.skipped_rows = sorted(bad - {None})
-        if request.dry_run or not parsed:
-            return outcome
-        with transaction.atomic():
-            self._write(parsed, outcome, request.actor, reason or self.reason)
+        return [r for r in parsed if r.number not in bad]
+
+    def write(self, request: ImportRequest, plan: list[ParsedRow], outcome: ImportOutcome) -> None:
+        if plan:
+            reason = request.source.reason if isinstance(request.source, PreparedRows) else self.reason
+            self._write(plan, outcome, request.actor, reason)
+
+    def after_write(self, request: ImportRequest, plan, outcome: ImportOutcome) -> None:
         # Entries that point at this reference data are re-linked and recomputed (modules listen).
         if outcome.created or outcome.updated or outcome.deleted:
             reference_data_changed.send(sender=self.model)
-        return outcome
 
     # -- per kind -------------------------------------------------------------------------------
     def parse(self, row: CsvRow) -> ParsedRow:

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from infra.csvio import CellError, ColumnSpec, RowError, RowWarning
+from django.db import transaction
 
-__all__ = ["IMPORTERS", "ImportOutcome", "ImportRequest", "Importer", "collect_rows", "get_importer",
-           "register"]
+from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning
+
+__all__ = ["IMPORTERS", "BaseImporter", "ImportOutcome", "ImportRequest", "Importer", "access_refusal",
+           "collect_rows", "get_importer", "register", "set_access_policy"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,13 @@ class ImportOutcome:
     module_reports: list[int] = field(default_factory=list)  # statistics to refresh (deferred)
 
     @property
+    def failed(self) -> bool:
+        """Refused as a whole: nothing was (or, in a dry run, would be) written."""
+        return any(e.row is None for e in self.errors) or (bool(self.errors) and not self.skipped_rows)
+
+    @property
     def written(self) -> bool:
-        return not self.dry_run and (not self.errors or bool(self.skipped_rows))
+        return not self.dry_run and not self.failed
 
     def summary(self) -> str:
         verb = "would create" if self.dry_run else "created"
@@ -73,6 +80,68 @@ class Importer(Protocol):
     accepts_unit: bool
 
     def run(self, request: ImportRequest) -> ImportOutcome: ...
+
+
+class BaseImporter:
+    """The one flow of every import kind: access → validate → (dry run | skip invalid) → atomic write.
+
+    Subclasses say how to read and check a file (`validate`, which records every row error on the outcome
+    and returns what `write` needs) and how to write it (`write`, run inside one transaction, so a failure
+    leaves the database as it was). The rules "a file with any error writes nothing unless the caller skips
+    invalid rows" and "a file-level error (row None) is always fatal" live here and nowhere else; callers
+    (command line, worker, upload pages) only read the outcome (`failed`, `written`, `summary()`).
+    """
+
+    name: str
+    needs_year = False
+    accepts_unit = False
+
+    def run(self, request: ImportRequest) -> ImportOutcome:
+        outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
+        if (refusal := access_refusal(request)) is not None:
+            outcome.errors.append(RowError(None, None, refusal))
+            return outcome
+        try:
+            plan = self.validate(request, outcome)
+        except CsvFileError as exc:
+            outcome.errors.extend(exc.errors)
+            return outcome
+        if any(e.row is None for e in outcome.errors) or (outcome.errors and not request.skip_invalid):
+            return outcome
+        outcome.skipped_rows = sorted({e.row for e in outcome.errors})
+        if request.dry_run:
+            self.preview(request, plan, outcome)
+            return outcome
+        with transaction.atomic():
+            self.write(request, plan, outcome)
+        self.after_write(request, plan, outcome)
+        return outcome
+
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> Any:
+        raise NotImplementedError
+
+    def preview(self, request: ImportRequest, plan: Any, outcome: ImportOutcome) -> None:
+        """A dry run: say what a real run would do (counts) without writing."""
+
+    def write(self, request: ImportRequest, plan: Any, outcome: ImportOutcome) -> None:
+        raise NotImplementedError
+
+    def after_write(self, request: ImportRequest, plan: Any, outcome: ImportOutcome) -> None:
+        """Follow-ups once the data is committed (recalculations, warnings)."""
+
+
+# Who may import what is decided by the scoping function (units), which registers it here at start-up:
+# (actor, unit cf of a unit file or None) → the reason of a refusal, or None. infra imports no app.
+_ACCESS_POLICY: Callable[[Any, str | None], str | None] | None = None
+
+
+def set_access_policy(policy: Callable[[Any, str | None], str | None]) -> None:
+    global _ACCESS_POLICY
+    _ACCESS_POLICY = policy
+
+
+def access_refusal(request: ImportRequest) -> str | None:
+    return None if _ACCESS_POLICY is None else _ACCESS_POLICY(request.actor, request.unit_cf)
 
 
 IMPORTERS: dict[str, Importer] = {}

@@ -9,15 +9,15 @@ Writes go through COPY (entries, their history, their emissions) in one transact
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
 from carbon.models import CarbonReport, ModuleReport, YearConfiguration
 from carbon.services import year_create_reports
 from infra.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
 from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
-from infra.importing import ImportOutcome, ImportRequest, register
+from infra.importing import BaseImporter, ImportOutcome, ImportRequest, register
 from modules.base import EntrySource
 from modules.engine import (
     CHUNK,
@@ -29,7 +29,6 @@ from modules.engine import (
 )
 from modules.registry import ComputeContext, EntryKindSpec, RowContext
 from units.models import Unit
-from units.scoping import import_refusal
 
 __all__ = ["EntryImporter", "register_entry_importer"]
 
@@ -41,7 +40,19 @@ NO_DATA_ROWS = ("no data rows: nothing imported, the year's rows are unchanged "
                 "(to clear this kind for the year on purpose, import the empty file with --allow-empty)")
 
 
-class EntryImporter:
+@dataclass
+class _Plan:
+    """What validation learnt, for the write: the rows kept in memory (small files) or how to read again."""
+
+    per_year: bool
+    columns: list[ColumnSpec] = field(default_factory=list)
+    parser: _RowParser | None = None
+    two_pass: bool = False
+    kept: list[tuple[int, Unit, dict]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)  # row numbers that parsed (ints: cheap for huge files)
+
+
+class EntryImporter(BaseImporter):
     needs_year = True
     accepts_unit = True
 
@@ -50,24 +61,20 @@ class EntryImporter:
         self.name = spec.name
 
     # --- validation ------------------------------------------------------------------------
-    def run(self, request: ImportRequest) -> ImportOutcome:
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> _Plan | None:
         spec = self.spec
-        outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
         per_year = request.unit_cf is None
         config = YearConfiguration.objects.filter(year=request.year).first()
         if config is None or config.configuration_completed is None:
             outcome.errors.append(RowError(None, None, f"year {request.year} is not created yet "
                                                        f"(run create_year {request.year} first)"))
-            return outcome
+            return None
         unit_file_unit = None
         if not per_year:
             unit_file_unit = Unit.objects.filter(institutional_id=request.unit_cf).first()
             if unit_file_unit is None:
                 outcome.errors.append(RowError(None, None, f"unknown unit '{request.unit_cf}'"))
-                return outcome
-        if refusal := import_refusal(request.actor, unit_file_unit):
-            outcome.errors.append(RowError(None, None, refusal))
-            return outcome
+                return None
         columns = list(spec.columns) + [ColumnSpec(OVERRIDE_COLUMN)]
         if per_year:
             columns.insert(0, ColumnSpec(UNIT_COLUMN, required=True))
@@ -76,47 +83,40 @@ class EntryImporter:
         required = [c.name for c in columns if c.required]
         units = {u.institutional_id: u for u in Unit.objects.exclude(institutional_id=None)} if per_year else {}
         # Large files are read twice (validate, then write) so that memory stays bounded; small ones once.
-        two_pass = _size_of(request.source) > STREAM_THRESHOLD_BYTES
-        rows = _RowParser(self, per_year, required, units, unit_file_unit)
+        plan = _Plan(per_year=per_year, columns=columns, two_pass=_size_of(request.source) > STREAM_THRESHOLD_BYTES,
+                     parser=_RowParser(self, per_year, required, units, unit_file_unit))
         ctx = RowContext(year=request.year, per_year=per_year)
-        kept: list[tuple[int, Unit, dict]] = []
-        numbers: list[int] = []  # row numbers that parsed (ints only: cheap even for huge files)
-        try:
-            reader = read_csv(request.source, columns=columns)
-            if not per_year and UNIT_COLUMN in reader.columns_present:
-                raise CsvFileError([RowError(None, UNIT_COLUMN, "a unit file has no unit_institutional_id column "
-                                                                "(import it as a per-year file, without --unit)")])
-            for chunk in rows.chunks(reader, ctx, outcome, request, size=CHUNK if two_pass else None):
-                numbers.extend(n for n, _, _ in chunk)
-                if not two_pass:
-                    kept.extend(chunk)
-            outcome.warnings.extend(reader.warnings)
-        except CsvFileError as exc:
-            outcome.errors.extend(exc.errors)
-            return outcome
+        reader = read_csv(request.source, columns=columns)
+        if not per_year and UNIT_COLUMN in reader.columns_present:
+            raise CsvFileError([RowError(None, UNIT_COLUMN, "a unit file has no unit_institutional_id column "
+                                                            "(import it as a per-year file, without --unit)")])
+        for chunk in plan.parser.chunks(reader, ctx, outcome, request, size=CHUNK if plan.two_pass else None):
+            plan.numbers.extend(n for n, _, _ in chunk)
+            if not plan.two_pass:
+                plan.kept.extend(chunk)
+        outcome.warnings.extend(reader.warnings)
         outcome.warnings.extend(ctx.warnings)
-        if outcome.errors and not request.skip_invalid:
-            return outcome
         bad = {e.row for e in outcome.errors}
-        outcome.skipped_rows = sorted(bad - {None})
-        if per_year and not request.allow_empty and all(n in bad for n in numbers):
-            outcome.errors.append(RowError(None, None, NO_DATA_ROWS))
-            outcome.skipped_rows = []
-            return outcome
-        if request.dry_run:
-            outcome.created = sum(1 for n in numbers if n not in bad)  # what a real run would create
-            return outcome
-        if two_pass:
+        would_write = request.skip_invalid or not bad
+        if per_year and would_write and not request.allow_empty and all(n in bad for n in plan.numbers):
+            outcome.errors.append(RowError(None, None, NO_DATA_ROWS))  # file-level: refused even when skipping
+        return plan
+
+    def preview(self, request: ImportRequest, plan: _Plan, outcome: ImportOutcome) -> None:
+        bad = set(outcome.skipped_rows)
+        outcome.created = sum(1 for n in plan.numbers if n not in bad)  # what a real run would create
+
+    def write(self, request: ImportRequest, plan: _Plan, outcome: ImportOutcome) -> None:
+        bad = set(outcome.skipped_rows)
+        if plan.two_pass:
             _rewind(request.source)
-            again = read_csv(request.source, columns=columns)
+            again = read_csv(request.source, columns=plan.columns)
             scratch = ImportOutcome(kind=self.name)  # the second reading finds nothing new to report
-            chunks = rows.chunks(again, RowContext(year=request.year, per_year=per_year), scratch, request,
-                                 size=CHUNK)
+            chunks = plan.parser.chunks(again, RowContext(year=request.year, per_year=plan.per_year), scratch,
+                                        request, size=CHUNK)
         else:
-            chunks = (kept[i:i + CHUNK] for i in range(0, len(kept), CHUNK))
-        with transaction.atomic():
-            self._write(request, ([p for p in chunk if p[0] not in bad] for chunk in chunks), outcome, per_year)
-        return outcome
+            chunks = (plan.kept[i:i + CHUNK] for i in range(0, len(plan.kept), CHUNK))
+        self._write(request, ([p for p in chunk if p[0] not in bad] for chunk in chunks), outcome, plan.per_year)
 
     def _override(self, text: str):
         if not text:

@@ -6,4 +6,8 @@ class UnitsConfig(AppConfig):
     verbose_name = "Organisation and people"
 
     def ready(self):
+        from infra.importing import set_access_policy
         from units import importers  # noqa: F401  (registers the `units` and `users` CSV kinds)
+        from units.scoping import import_refusal
+
+        set_access_policy(import_refusal)

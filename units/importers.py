@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, parse_bool, parse_int, read_csv
-from infra.importing import ImportOutcome, ImportRequest, collect_rows, register
+from infra.csvio import CellError, ColumnSpec, RowError, parse_bool, parse_int, read_csv
+from infra.importing import BaseImporter, ImportOutcome, ImportRequest, collect_rows, register
 from units.models import Provider, Unit, User
 from units.roles import RoleSpecError, parse_role, parse_scope
-from units.scoping import import_refusal
 from units.services import unit_paths_recompute, user_role_grant
 
 UNIT_COLUMNS = [
@@ -45,34 +44,22 @@ class UnitRow:
     is_active: bool
 
 
-class UnitsImporter:
+class UnitsImporter(BaseImporter):
     """Creates and updates units in place (by institutional_code); never deletes."""
 
     name = "units"
     needs_year = False
     accepts_unit = False
 
-    def run(self, request: ImportRequest) -> ImportOutcome:
-        outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
-        if refusal := import_refusal(request.actor):
-            outcome.errors.append(RowError(None, None, refusal))
-            return outcome
-        try:
-            reader = read_csv(request.source, columns=UNIT_COLUMNS)
-            rows = collect_rows(reader, outcome, self._parse, UNIT_COLUMNS)
-        except CsvFileError as exc:
-            outcome.errors.extend(exc.errors)
-            return outcome
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> list[UnitRow]:
+        rows = collect_rows(read_csv(request.source, columns=UNIT_COLUMNS), outcome, self._parse, UNIT_COLUMNS)
         self._check_tree(rows, outcome)
-        if outcome.errors and not request.skip_invalid:
-            return outcome
         bad = {e.row for e in outcome.errors}
-        rows = [r for r in rows if r.number not in bad]
-        outcome.skipped_rows = sorted(bad - {None})
-        if request.dry_run or not rows:
-            return outcome
-        self._write(rows, outcome, request.actor)
-        return outcome
+        return [r for r in rows if r.number not in bad]
+
+    def write(self, request: ImportRequest, plan: list[UnitRow], outcome: ImportOutcome) -> None:
+        if plan:
+            self._write(plan, outcome, request.actor)
 
     @staticmethod
     def _parse(row) -> UnitRow:
@@ -191,18 +178,14 @@ USER_COLUMNS = [
 ]
 
 
-class UsersImporter:
+class UsersImporter(BaseImporter):
     """One row per role assignment; adds or updates users and grants, never removes."""
 
     name = "users"
     needs_year = False
     accepts_unit = False
 
-    def run(self, request: ImportRequest) -> ImportOutcome:
-        outcome = ImportOutcome(kind=self.name, dry_run=request.dry_run)
-        if refusal := import_refusal(request.actor):
-            outcome.errors.append(RowError(None, None, refusal))
-            return outcome
+    def validate(self, request: ImportRequest, outcome: ImportOutcome) -> list[tuple]:
         known_cfs = set(Unit.objects.exclude(institutional_id=None).values_list("institutional_id", flat=True))
 
         def parse(row):
@@ -225,32 +208,22 @@ class UsersImporter:
                 raise CellError("not an email address", column="email")
             return row.number, v["institutional_id"], provider, v["email"], v.get("display_name", ""), spec
 
-        try:
-            rows = collect_rows(read_csv(request.source, columns=USER_COLUMNS), outcome, parse, USER_COLUMNS)
-        except CsvFileError as exc:
-            outcome.errors.extend(exc.errors)
-            return outcome
-        if outcome.errors and not request.skip_invalid:
-            return outcome
-        outcome.skipped_rows = sorted({e.row for e in outcome.errors} - {None})
-        if request.dry_run:
-            return outcome
-        with transaction.atomic():
-            for _number, iid, provider, email, display_name, spec in rows:
-                user, created = User.objects.get_or_create(
-                    institutional_id=iid, provider=provider, defaults={"email": email, "display_name": display_name})
-                if created:
-                    user.set_unusable_password()
-                    user.save(update_fields=["password"])
-                    outcome.created += 1
-                elif (user.email, user.display_name) != (email, display_name or user.display_name):
-                    user.email, user.display_name = email, display_name or user.display_name
-                    user.save(update_fields=["email", "display_name"])
-                    outcome.updated += 1
-                if not user_role_grant(user=user, spec=spec) and not created:
-                    outcome.unchanged += 1
-        return outcome
+        return collect_rows(read_csv(request.source, columns=USER_COLUMNS), outcome, parse, USER_COLUMNS)
 
+    def write(self, request: ImportRequest, plan: list[tuple], outcome: ImportOutcome) -> None:
+        for _number, iid, provider, email, display_name, spec in plan:
+            user, created = User.objects.get_or_create(
+                institutional_id=iid, provider=provider, defaults={"email": email, "display_name": display_name})
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+                outcome.created += 1
+            elif (user.email, user.display_name) != (email, display_name or user.display_name):
+                user.email, user.display_name = email, display_name or user.display_name
+                user.save(update_fields=["email", "display_name"])
+                outcome.updated += 1
+            if not user_role_grant(user=user, spec=spec) and not created:
+                outcome.unchanged += 1
 
 
 register(UnitsImporter())

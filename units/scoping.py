@@ -188,8 +188,14 @@ def may_import(actor, unit: Unit | None = None) -> bool:
 NOT_ALLOWED_TO_IMPORT = "not allowed: this file needs a back-office admin (or, for a unit's own file, its principal)"
 
 
-def import_refusal(actor, unit: Unit | None = None) -> str | None:
-    """The reason an import on behalf of `actor` is refused, or None when `may_import` allows it."""
+def import_refusal(actor, unit_cf: str | None = None) -> str | None:
+    """The reason an import on behalf of `actor` is refused, or None when `may_import` allows it.
+
+    Registered as the import framework's access policy (infra.importing), so every importer asks it first.
+    An unknown unit is refused like a foreign one unless the actor may see everything (nothing revealed)."""
+    if actor is None or is_backoffice_admin(actor):
+        return None
+    unit = Unit.objects.filter(institutional_id=unit_cf).first() if unit_cf else None
     return None if may_import(actor, unit) else NOT_ALLOWED_TO_IMPORT
 
 

@@ -24,7 +24,7 @@ def import_handler(context: JobContext) -> Outcome:
     warnings = [w.as_dict() for w in outcome.warnings]
     summary = {"rows_read": outcome.rows_read, "created": outcome.created, "updated": outcome.updated,
                "deleted": outcome.deleted, "unchanged": outcome.unchanged, "skipped_rows": outcome.skipped_rows}
-    if outcome.errors and not outcome.skipped_rows:
+    if outcome.failed:
         return Outcome(JobResult.ERROR, f"nothing imported: {len(errors)} row errors", errors, warnings, summary)
     from carbon.jobs.services import aggregate_enqueue, recalc_enqueue
 

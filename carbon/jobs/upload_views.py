@@ -141,8 +141,8 @@ def _validate(meta: dict, content: bytes, actor) -> dict:
     except Exception as exc:  # an importer bug must not look like a valid file
         logger.exception("dry run of %s failed", meta["kind"])
         return {"validated": True, "errors": [{"row": None, "column": None, "reason": f"validation failed: {exc}"}],
-                "warnings": [], "rows_read": 0, "created": 0, "skipped_rows": 0}
-    return {"validated": True, "rows_read": outcome.rows_read, "created": outcome.created,
+                "warnings": [], "rows_read": 0, "created": 0, "skipped_rows": 0, "failed": True}
+    return {"validated": True, "failed": outcome.failed, "rows_read": outcome.rows_read, "created": outcome.created,
             "updated": outcome.updated, "deleted": outcome.deleted, "unchanged": outcome.unchanged,
             "skipped_rows": len(outcome.skipped_rows), "summary": outcome.summary(),
             "errors": [e.as_dict() for e in outcome.errors], "warnings": [w.as_dict() for w in outcome.warnings]}
@@ -180,9 +180,11 @@ def _preview_rows(head: bytes) -> tuple[list[str], list[tuple[int, list[str]]], 
 def _blocking_reason(meta: dict, result: dict) -> str:
     """Why Confirm is disabled ('' when it is not); enforced again on the confirm POST."""
     errors = result.get("errors", [])
+    if not result.get("failed", bool(errors)):  # the importer's verdict (results stored before it: errors)
+        return ""
     if any(e["row"] is None for e in errors):
         return "The file itself is not importable (see the errors without a row): fix it and upload it again."
-    if errors and not meta["skip_invalid"]:
+    if not meta["skip_invalid"]:
         return (f"{len(errors)} row error(s): nothing would be imported. Fix the file and upload it again, or upload "
                 f"it again with “Skip invalid rows” to import the valid rows only.")
     return ""

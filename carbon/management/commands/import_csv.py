@@ -56,7 +56,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.ERROR(f"error: {self._where(error)}{error.reason}"))
         elapsed = time.monotonic() - started
         self.stdout.write(f"{outcome.summary()} in {elapsed:.1f}s")
-        if outcome.errors and not outcome.skipped_rows:
+        if outcome.failed:
             raise CommandError("import failed: nothing was written" if not dry_run else "validation failed")
 
     def _enqueue(self, kind, file, year, unit_cf, actor, skip_invalid, dry_run, allow_empty):

@@ -11,7 +11,7 @@ import airportsdata
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from factors.importers import LOCATIONS
+from factors.importers import LOCATIONS, PreparedRows
 from factors.models import TransportMode
 from infra.csvio import CsvRow
 from infra.importing import ImportOutcome, ImportRequest
@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, stations, airports_only, **options):
         reason = f"load_locations (airportsdata {airportsdata.__version__})"
-        outcomes = {"airports": LOCATIONS.run_rows(airport_rows(), ImportRequest(source=None), reason=reason)}
+        outcomes = {"airports": LOCATIONS.run(ImportRequest(source=PreparedRows(airport_rows(), reason)))}
         if not airports_only:
             try:
                 with open(stations, "rb") as handle:
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 raise CommandError(f"file not found: {stations}") from None
         for source, outcome in outcomes.items():
             self._report(source, outcome)
-        if any(outcome.errors for outcome in outcomes.values()):
+        if any(outcome.failed for outcome in outcomes.values()):
             raise CommandError("load failed: a source with errors wrote nothing")
 
     def _report(self, source: str, outcome: ImportOutcome) -> None:
