@@ -629,5 +629,6 @@ def decimal_cell(text: str, column: str, field, *, min=0, max=None,
     return value.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
 
 
-def text_cell(text: str, column: str, max_length: int, *, required: bool = True) -> str:
-    return parse_text(text, max_length=max_length, allow_empty=not required, column=column)
+def text_cell(text: str, column: str, field, *, required: bool = True) -> str:
+    """A text that fits `field` (a model field: its max_length is the one place the limit is written)."""
+    return parse_text(text, max_length=field.max_length, allow_empty=not required, column=column)

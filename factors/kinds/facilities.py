@@ -110,10 +110,11 @@ def animal_type_cell(text: str) -> str:
 def _parse_common(values: dict[str, str], model: type[Factor]) -> dict:
     field = model._meta.get_field
     return {
-        "researchfacility_id": text_cell(values["researchfacility_id"], "researchfacility_id", 64),
-        "researchfacility_name": text_cell(values.get("researchfacility_name", ""), "researchfacility_name", 255,
-                                           required=False),
-        "use_unit": text_cell(values["use_unit"], "use_unit", 32),
+        "researchfacility_id": text_cell(values["researchfacility_id"], "researchfacility_id",
+                                         field("researchfacility_id")),
+        "researchfacility_name": text_cell(values.get("researchfacility_name", ""), "researchfacility_name",
+                                           field("researchfacility_name"), required=False),
+        "use_unit": text_cell(values["use_unit"], "use_unit", field("use_unit")),
         "total_use": decimal_cell(values["total_use"], "total_use", field("total_use")),
     }
 

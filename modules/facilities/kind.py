@@ -112,11 +112,14 @@ def animal_terms(factor: AnimalFacilityFactor, computed: dict[str, Decimal] | No
 
 # -------------------------------------------------------------------------------------------- parse
 def _parse_use(values: dict[str, str], model) -> dict:
+    field = model._meta.get_field
     return {
-        "researchfacility_id": text_cell(values["researchfacility_id"], "researchfacility_id", 64),
-        "researchfacility_name": text_cell(values["researchfacility_name"], "researchfacility_name", 255),
-        "use": decimal_cell(values["use"], "use", model._meta.get_field("use")),
-        "use_unit": text_cell(values["use_unit"], "use_unit", 32),
+        "researchfacility_id": text_cell(values["researchfacility_id"], "researchfacility_id",
+                                         field("researchfacility_id")),
+        "researchfacility_name": text_cell(values["researchfacility_name"], "researchfacility_name",
+                                           field("researchfacility_name")),
+        "use": decimal_cell(values["use"], "use", field("use")),
+        "use_unit": text_cell(values["use_unit"], "use_unit", field("use_unit")),
     }
 
 

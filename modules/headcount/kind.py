@@ -45,12 +45,16 @@ def note_file_kind(values: dict[str, str], ctx: RowContext) -> None:
     ctx.cache.setdefault(PER_YEAR, bool(values.get(UNIT_COLUMN)))
 
 
+_MEMBER_FIELD = Member._meta.get_field  # cell limits come from the model's fields
+
+
 def parse_member(values: dict[str, str], ctx: RowContext) -> dict:
     note_file_kind(values, ctx)
     return {
-        "name": text_cell(values["name"], "name", 255),
+        "name": text_cell(values["name"], "name", _MEMBER_FIELD("name")),
         "sius_code": validate_sius_code(values["sius_code"]),
-        "user_institutional_id": text_cell(values["user_institutional_id"], "user_institutional_id", 64),
+        "user_institutional_id": text_cell(values["user_institutional_id"], "user_institutional_id",
+                                           _MEMBER_FIELD("user_institutional_id")),
         "fte": validate_member_fte(values["fte"]),
     }
 
