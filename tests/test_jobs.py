@@ -260,7 +260,7 @@ def test_worker_killed_mid_import_loses_nothing_and_the_sweep_retries(year_with_
     # Ids of the second chunk are allocated once the first chunk's entries, emissions and history are written.
     wait_for(lambda: entries_ids_allocated() > ids_before + CHUNK)
     try:
-        assert Job.objects.get(pk=job.pk).rows_done >= CHUNK
+        # (Not `rows_done`: progress is written at most once a second, so it may still show 0 here.)
         assert ProcessEmission.objects.count() == 0 and Emission.objects.count() == 0  # written, not committed
     finally:
         process.send_signal(signal.SIGKILL)
