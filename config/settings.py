@@ -118,7 +118,10 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (axes would read USERNAME_FIELD's name)
+AXES_USERNAME_FORM_FIELD = "username"
+# The client's address as our reverse proxy saw it when BEHIND_PROXY is set (else every client would share
+# the proxy's address and one user's lockout would hit everyone behind it).
+AXES_CLIENT_IP_CALLABLE = "units.auth.client_address"  # the login form's field (axes would read USERNAME_FIELD's name)
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # successful logins belong to the audit trail, not to a second log
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -139,7 +142,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Proxy headers are trusted only when the operator says a proxy sets them.
-if env_bool("BEHIND_PROXY"):
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- HTTPS (README "Configuration"); `manage.py check --deploy` is clean with the defaults --------

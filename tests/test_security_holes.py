@@ -173,3 +173,20 @@ def test_a_per_year_file_without_data_rows_is_refused_and_changes_nothing(entrie
     call_command("import_csv", "process_emission", str(path), "--year", "2025", "--allow-empty", stdout=io.StringIO())
     assert PROCESS.objects.count() == 0
     assert PROCESS.history.filter(history_type="-").count() == 2
+
+
+def test_behind_a_proxy_the_lockout_is_per_client_address_not_per_proxy(client, tree, settings):
+    settings.DEMO_MODE, settings.BEHIND_PROXY = True, True
+    user = UserFactory(institutional_id="demo-w", provider="demo")
+    user.set_password("demo")
+    user.save()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        client.post(reverse("login"), {"username": "demo-w", "password": "wrong"},
+                    HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.1")  # a spoofed first hop, our proxy's last
+    locked = client.post(reverse("login"), {"username": "demo-w", "password": "demo"},
+                         HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert locked.status_code == 429
+    # Another client behind the same proxy signs in: the lockout names an address, not the proxy.
+    other = client.post(reverse("login"), {"username": "demo-w", "password": "demo"},
+                        HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert other.status_code == 302

@@ -21,7 +21,16 @@ from units.services import user_roles_replace
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DemoPasswordBackend", "InstitutionOIDCBackend", "OIDCAuthenticateView", "OIDCCallbackView"]
+__all__ = ["DemoPasswordBackend", "InstitutionOIDCBackend", "OIDCAuthenticateView", "OIDCCallbackView",
+           "client_address"]
+
+
+def client_address(request) -> str:
+    """The address a request came from, for login throttling. Behind our reverse proxy (BEHIND_PROXY) it is
+    the last X-Forwarded-For hop — the one our proxy appended; earlier hops are whatever the client sent."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.BEHIND_PROXY else ""
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-1] if hops else request.META.get("REMOTE_ADDR", "")
 
 
 class DemoPasswordBackend(ModelBackend):
