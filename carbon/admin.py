@@ -45,8 +45,8 @@ class ReductionObjectiveInline(ScopedInlineMixin, admin.TabularInline):
     extra = 0
 
 
-# Read-only sections that later apps add to a year's page (reporting: the campaign view), as
-# (description, render(year_configuration) -> HTML); the year admin shows them below its fields.
+# Read-only sections that later apps add to a year's page (reporting: the campaign view): callables
+# render(year_configuration) -> HTML, shown below the year's fields.
 YEAR_PAGE_SECTIONS: list = []
 
 
@@ -65,7 +65,7 @@ class YearConfigurationAdmin(ScopedAdmin):
 
     @admin.display(description="campaign")
     def sections(self, obj):
-        return format_html_join("", "<section>{}</section>", ((render(obj),) for _, render in YEAR_PAGE_SECTIONS))
+        return format_html_join("", "<section>{}</section>", ((render(obj),) for render in YEAR_PAGE_SECTIONS))
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("year",) if obj else ())

@@ -27,9 +27,6 @@ class ConsoleAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     unit_path = None
     view_action = Action.MANAGE
 
-    def has_operate_permission(self, request):
-        return self._allowed(request, Action.MANAGE, write=True)
-
 
 class HasErrorsFilter(admin.SimpleListFilter):
     title = "has errors"
@@ -173,9 +170,6 @@ class RecalculationStateAdmin(ConsoleAdmin):
 class _TaskQueueAdmin(ScopedAdmin):
     unit_path = None
     view_action = Action.MANAGE
-
-    def has_operate_permission(self, request):
-        return self._allowed(request, Action.MANAGE, write=True)
 
 
 def _scoped_task_queue_admins():

@@ -42,4 +42,4 @@ def campaign(obj):
         "<th>threshold</th></tr></thead><tbody>{}</tbody></table>", body)
 
 
-YEAR_PAGE_SECTIONS.append(("campaign", campaign))
+YEAR_PAGE_SECTIONS.append(campaign)

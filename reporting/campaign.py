@@ -18,16 +18,6 @@ from modules.registry import KINDS
 
 __all__ = ["SubmoduleStatus", "year_campaign", "year_incomplete_reasons"]
 
-# What a submodule needs comes from the entry-kind registry: its factor kinds (`factor_kinds`) and its
-# reference data (`required_reference`, named as below).
-def _required_factors(kind: EntryKind) -> tuple[str, ...]:
-    return next((spec.factor_kinds for spec in KINDS.values() if kind in spec.kinds), ())
-
-
-def _required_reference(kind: EntryKind) -> tuple[str, ...]:
-    return next((spec.required_reference for spec in KINDS.values() if kind in spec.kinds), ())
-
-
 @dataclass
 class SubmoduleStatus:
     kind: EntryKind
@@ -62,8 +52,10 @@ def _reference_present() -> dict[str, bool]:
             "building rooms": BuildingRoom.objects.exists()}
 
 
-def _entry_kind_name(kind: EntryKind) -> str | None:
-    return next((name for name, spec in KINDS.items() if kind in spec.kinds), None)
+def _spec_of(kind: EntryKind):
+    """The registry entry of a taxonomy kind: what it needs (`factor_kinds`, `required_reference`) and its
+    name; None for the derived embodied energy, which has no entries of its own."""
+    return next((spec for spec in KINDS.values() if kind in spec.kinds), None)
 
 
 def year_campaign(config: YearConfiguration) -> list[tuple[ModuleSetting, list[SubmoduleStatus]]]:
@@ -84,15 +76,17 @@ def year_campaign(config: YearConfiguration) -> list[tuple[ModuleSetting, list[S
             if setting is None:
                 continue
             status = SubmoduleStatus(kind=kind, setting=setting)
-            name = _entry_kind_name(kind)
+            spec = _spec_of(kind)
+            name = spec.name if spec else None
+            factor_kinds = spec.factor_kinds if spec else ()
             if module_setting.enabled and setting.enabled:
-                for factor_kind in _required_factors(kind):
+                for factor_kind in factor_kinds:
                     if not factor_years.get(factor_kind):
                         status.reasons.append(f"missing_factor: no {factor_kind} factors for {year}")
-                for ref in _required_reference(kind):
+                for ref in spec.required_reference if spec else ():
                     if not reference[ref]:
                         status.reasons.append(f"missing_reference: no {ref}")
-            factor_names = {f"factors:{f}" for f in _required_factors(kind)}
+            factor_names = {f"factors:{f}" for f in factor_kinds}
             status.latest_factor_job = next((j for j in jobs if j.kind in factor_names), None)
             status.latest_data_job = next((j for j in jobs if j.kind == name and not j.unit_cf), None)
             status.needs_recalculation = bool(name and recalc.get(name))

@@ -115,15 +115,20 @@ def test_total_use_zero_gives_zero(tmp_path, year):
     assert Emission.objects.count() == 2
 
 
-def test_empty_sum_is_computed_from_the_facility_units_results(tmp_path, year):
-    facility_results("14011", FACILITY_RESULTS)
-    facility_results("13032", {70200: 99_999})  # the using unit's own results are not the facility's
+def use_sti_lab_with_a_computed_sum(tmp_path) -> None:
+    """STI-LAB (14011) as a facility whose factor leaves kg_co2eq_sum empty; IT4R uses 10 of its 100 hours."""
     import_csv(tmp_path, "factors:research_facility",
                "researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\n14011,STI lab,hours,100,\n",
                "--year", "2025")
     import_csv(tmp_path, "research_facility",
                "researchfacility_id,researchfacility_name,use,use_unit\n14011,STI lab,10,hours\n",
                "--year", "2025", "--unit", "13032")
+
+
+def test_empty_sum_is_computed_from_the_facility_units_results(tmp_path, year):
+    facility_results("14011", FACILITY_RESULTS)
+    facility_results("13032", {70200: 99_999})  # the using unit's own results are not the facility's
+    use_sti_lab_with_a_computed_sum(tmp_path)
     entry = ResearchFacilityUse.objects.get()
     assert entry.kg_co2eq == Decimal("280")  # 10/100 × (100+200+300+400+500+600+700)
     row = Emission.objects.get(kind=EntryKind.research_facility, entry_id=entry.pk)
@@ -315,12 +320,7 @@ def test_a_change_of_the_facility_units_data_recomputes_the_users_of_the_facilit
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     import_csv(tmp_path, "process_emission", "unit_institutional_id,category,quantity\n14011,CO2,1000\n",
                "--year", "2025")
-    import_csv(tmp_path, "factors:research_facility",
-               "researchfacility_id,researchfacility_name,use_unit,total_use,kg_co2eq_sum\n14011,STI lab,hours,100,\n",
-               "--year", "2025")
-    import_csv(tmp_path, "research_facility",
-               "researchfacility_id,researchfacility_name,use,use_unit\n14011,STI lab,10,hours\n",
-               "--year", "2025", "--unit", "13032")
+    use_sti_lab_with_a_computed_sum(tmp_path)
     entry = ResearchFacilityUse.objects.get()
     assert entry.kg_co2eq == Decimal("100")  # 10/100 × 1000
     module = ModuleReport.objects.get(pk=entry.module_report_id)

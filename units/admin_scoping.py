@@ -124,6 +124,12 @@ class ScopedAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, self.change_action, obj, write=True)
 
+    def has_operate_permission(self, request):
+        """Operations on read-only rows (abort, recover, recalculate, resubmit): `permissions=["operate"]`
+        on an action. Like a write of a model without a unit: the change action, globally."""
+        scope = unit_scope(request.user, self.change_action)
+        return scope.is_global
+
     # History pages follow the object's own rights (simple-history would ask model permissions).
     def has_view_history_permission(self, request, obj=None):
         return self.has_view_permission(request, obj)

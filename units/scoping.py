@@ -27,7 +27,7 @@ from units.roles import ROLE_PRIORITY, Role, ScopeKind
 from units.selectors import user_roles
 
 __all__ = ["Action", "LabMembership", "UnitScope", "can", "clamp", "is_backoffice_admin", "lab_memberships",
-           "import_refusal", "may_import", "unit_scope", "units_for"]
+           "import_refusal", "unit_scope", "units_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -174,29 +174,21 @@ def lab_memberships(user) -> list[LabMembership]:
     return sorted(memberships, key=lambda m: (ROLE_PRIORITY[m.role], m.unit.name))
 
 
-def may_import(actor, unit: Unit | None = None) -> bool:
-    """Whether a file may be imported on behalf of `actor`: a unit's own file by its principal (or a
-    back-office admin), anything else (per-year files, factors, reference data, units, users) by a
-    back-office admin. No actor: the operator's command line, which is not scoped."""
-    if actor is None:
-        return True
-    if is_backoffice_admin(actor):
-        return True
-    return unit is not None and unit_scope(actor, Action.VALIDATE).contains(unit)
-
-
 NOT_ALLOWED_TO_IMPORT = "not allowed: this file needs a back-office admin (or, for a unit's own file, its principal)"
 
 
 def import_refusal(actor, unit_cf: str | None = None) -> str | None:
-    """The reason an import on behalf of `actor` is refused, or None when `may_import` allows it.
+    """The reason an import on behalf of `actor` is refused, or None when it is allowed: a unit's own file
+    by its principal (or a back-office admin), anything else (per-year files, factors, reference data,
+    units, users) by a back-office admin. No actor: the operator's command line, which is not scoped.
 
     Registered as the import framework's access policy (infra.importing), so every importer asks it first.
     An unknown unit is refused like a foreign one unless the actor may see everything (nothing revealed)."""
     if actor is None or is_backoffice_admin(actor):
         return None
     unit = Unit.objects.filter(institutional_id=unit_cf).first() if unit_cf else None
-    return None if may_import(actor, unit) else NOT_ALLOWED_TO_IMPORT
+    allowed = unit is not None and unit_scope(actor, Action.VALIDATE).contains(unit)
+    return None if allowed else NOT_ALLOWED_TO_IMPORT
 
 
 def units_for(user, action: Action | str) -> QuerySet[Unit]:
