@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from carbon.taxonomy import EntryKind, Module
+from carbon.taxonomy import Module, entry_kind, entry_kind_choices
 
 __all__ = [
     "CarbonReport",
@@ -78,7 +79,7 @@ class SubmoduleSetting(models.Model):
     """Per-year settings of one entry kind (a submodule): toggle, threshold, inputs switch."""
 
     year = models.ForeignKey(YearConfiguration, on_delete=models.CASCADE, related_name="submodule_settings")
-    kind = models.PositiveSmallIntegerField(choices=EntryKind.choices())
+    kind = models.PositiveSmallIntegerField(choices=entry_kind_choices)
     enabled = models.BooleanField(default=True)
     threshold = models.DecimalField(
         max_digits=14, decimal_places=3, null=True, blank=True,
@@ -100,11 +101,11 @@ class SubmoduleSetting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year_id} {EntryKind(self.kind).label}"
+        return f"{self.year_id} {entry_kind(self.kind).label}"
 
     @property
     def module(self) -> Module:
-        return EntryKind(self.kind).module
+        return entry_kind(self.kind).module
 
     def clean(self):
         if self.threshold is not None:
@@ -191,6 +192,12 @@ class ModuleReport(models.Model):
     stats = models.JSONField(default=dict, blank=True, editable=False)
     stats_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Decision 7: when a validated module went back to in progress, who did it and why, so that the
+    # principal sees it on the next visit. Cleared by the next validation.
+    reopened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", editable=False)
+    reopened_reason = models.CharField(max_length=255, blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["stats", "stats_computed_at", "updated_at"])
 
@@ -214,7 +221,7 @@ class Emission(models.Model):
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField()
     module = models.PositiveSmallIntegerField(choices=Module.choices())
-    kind = models.PositiveSmallIntegerField(choices=EntryKind.choices())
+    kind = models.PositiveSmallIntegerField(choices=entry_kind_choices)
     entry_id = models.BigIntegerField()
     emission_type = models.PositiveIntegerField()
     scope = models.PositiveSmallIntegerField()
@@ -243,7 +250,7 @@ class Emission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{EntryKind(self.kind).label} #{self.entry_id}: {self.kg_co2eq} kg"
+        return f"{entry_kind(self.kind).label} #{self.entry_id}: {self.kg_co2eq} kg"
 
 
 class RecalculationState(models.Model):

@@ -10,13 +10,16 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from carbon.models import CarbonReport, ModuleReport, ModuleSetting, SubmoduleSetting, YearConfiguration
-from carbon.taxonomy import EntryKind, Module
+from carbon.taxonomy import Module, entry_kinds
 from units.models import Unit
 
 __all__ = ["YearCreated", "year_create", "year_create_reports", "year_open"]
 
-# Embodied energy is derived from the building rooms, never entered: it is not a submodule setting.
-CONFIGURABLE_KINDS = [kind for kind in EntryKind if kind is not EntryKind.building_embodied_energy]
+
+def configurable_kinds():
+    """Every kind of the catalogue but the derived ones (embodied energy follows from the building rooms, it
+    is never entered): one submodule setting each."""
+    return [kind for kind in entry_kinds() if not kind.is_derived]
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def year_create(*, year: int, actor=None) -> YearCreated:
     )
     have_kinds = set(SubmoduleSetting.objects.filter(year=config).values_list("kind", flat=True))
     bulk_create_with_history(
-        [SubmoduleSetting(year=config, kind=k) for k in CONFIGURABLE_KINDS if k not in have_kinds],
+        [SubmoduleSetting(year=config, kind=k) for k in configurable_kinds() if k not in have_kinds],
         SubmoduleSetting, default_user=actor, default_change_reason=reason,
     )
     active = Unit.objects.filter(is_active=True).values_list("pk", flat=True)

@@ -133,8 +133,62 @@ class EntryKind(_Choices):
         return tuple(kind for kind in cls if kind.module is module)
 
 
-# Decision 14: these kinds emit several leaves per entry, so a kg_co2eq override is a row error.
-MULTI_LEAF_KINDS = frozenset({EntryKind.member, EntryKind.student, EntryKind.building_room})
+class DeclaredEntryKind(int):
+    """An entry kind declared by a kind package outside the reference catalogue (`declare_entry_kind`).
+
+    Behaves as an `EntryKind` member where the machinery reads one: an int (the stored id) with
+    `value`, `name`, `label`, `module`, `is_derived`.
+    """
+
+    def __new__(cls, value: int, name: str, module: Module, label: str):
+        obj = super().__new__(cls, value)
+        obj.name, obj.module, obj.label = name, module, label
+        return obj
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    is_derived = False
+
+    def __repr__(self) -> str:
+        return f"<DeclaredEntryKind.{self.name}: {int(self)}>"
+
+
+_DECLARED: dict[int, DeclaredEntryKind] = {}
+
+
+def declare_entry_kind(value: int, name: str, module: Module, label: str) -> DeclaredEntryKind:
+    """Add an entry kind to the catalogue (a kind package of an installation, or the test suite's toy kind).
+    Its id and name must not clash with the reference ids (persisted: they can never be reused)."""
+    if value in EntryKind._value2member_map_ or value in _DECLARED:
+        raise ValueError(f"entry kind id {value} is taken")
+    if name in EntryKind.__members__ or any(k.name == name for k in _DECLARED.values()):
+        raise ValueError(f"entry kind name {name!r} is taken")
+    kind = _DECLARED[value] = DeclaredEntryKind(value, name, Module(module), label)
+    return kind
+
+
+def entry_kinds() -> tuple[EntryKind | DeclaredEntryKind, ...]:
+    """The whole catalogue: the reference kinds, then the declared ones, by id."""
+    return (*EntryKind, *sorted(_DECLARED.values()))
+
+
+def entry_kinds_of(module: Module | int | str) -> tuple[EntryKind | DeclaredEntryKind, ...]:
+    module = _module(module)
+    return tuple(kind for kind in entry_kinds() if kind.module is module)
+
+
+def entry_kind(value: int) -> EntryKind | DeclaredEntryKind:
+    """The kind stored as `value` (an `Emission.kind`, a `SubmoduleSetting.kind`)."""
+    if value in _DECLARED:
+        return _DECLARED[value]
+    return EntryKind(value)
+
+
+def entry_kind_choices() -> list[tuple[int, str]]:
+    """Model field choices, as a callable so that declared kinds are valid choices too."""
+    return [(kind.value, kind.label) for kind in entry_kinds()]
 
 
 def _module(value: Module | int | str) -> Module:
@@ -542,29 +596,3 @@ def ai_provider_leaf(provider_label: str | None) -> int:
     text = re.sub(r"[^a-z0-9]", "", str(provider_label or "").lower())
     provider = next((p for p, words in _AI_KEYWORDS if any(w in text for w in words)), "others")
     return _BY_NAME[f"external__ai__provider_{provider}"].id
-
-
-_KIND_ROOTS = {
-    EntryKind.member: ("food", "waste", "commuting"),
-    EntryKind.student: ("food", "waste", "commuting"),
-    EntryKind.equipment_scientific: ("equipment__scientific",),
-    EntryKind.equipment_it: ("equipment__it",),
-    EntryKind.equipment_other: ("equipment__other",),
-    EntryKind.plane: ("professional_travel__plane",),
-    EntryKind.train: ("professional_travel__train",),
-    EntryKind.building_room: ("buildings__rooms",),
-    EntryKind.energy_combustion: ("buildings__combustion",),
-    EntryKind.building_embodied_energy: ("buildings__construction_and_renovation",),
-    EntryKind.external_cloud: ("external__clouds",),
-    EntryKind.external_ai: ("external__ai",),
-    EntryKind.process_emission: ("process_emissions",),
-    **{EntryKind[kind]: (leaf,) for kind, leaf in _PURCHASE_LEAVES.items()},
-    EntryKind.additional_purchase: ("purchases__additional",),
-    EntryKind.research_facility: ("research_facilities__facilities", "research_facilities__it_facilities"),
-    EntryKind.animal_facility: ("research_facilities__animal",),
-}
-
-
-def leaves_for_kind(kind: EntryKind | int | str) -> tuple[EmissionType, ...]:
-    """Every leaf an entry of this kind may emit into (e.g. to validate rows or scope a recalculation)."""
-    return tuple(et for root in _KIND_ROOTS[_kind(kind)] for et in leaves_under(by_name(root).id))

@@ -7,14 +7,12 @@ class ModulesConfig(AppConfig):
 
     def ready(self):
         from infra.discovery import submodules
-        from modules.importing import register_entry_importer
-        from modules.registry import register_kind
+        from modules.kinds import install_kind
 
         # Each module sub-package declares its kinds in `kind.py` as SPEC (or SPECS).
         for module in submodules("modules", "kind"):
             for spec in getattr(module, "SPECS", None) or [module.SPEC]:
-                register_kind(spec)
-                register_entry_importer(spec)
+                install_kind(spec)
         from factors.signals import factors_changed, reference_data_changed
         from modules.engine import on_factors_changed, on_reference_data_changed
 

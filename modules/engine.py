@@ -67,6 +67,9 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
         kind = spec.entry_kind(entry).value if entry_leaves else None
         total = None
         for leaf in entry_leaves:
+            if leaf.emission_type not in spec.leaf_ids:  # a kind's code and its declared roots disagree
+                raise ValueError(f"{spec.name} entry {entry.pk} computed leaf {leaf.emission_type}, outside its "
+                                 f"emission_roots {spec.emission_roots}")
             kg = _kg(leaf.kg_co2eq)
             total = kg if total is None else total + kg
             rows.append((entry.module_report_id, unit_id, year, module, leaf.kind or kind, entry.pk,
@@ -168,9 +171,15 @@ def module_reports_touched(ids: Iterable[int], *, actor=None, reason: str = "ent
     changed = list(ModuleReport.objects.filter(pk__in=ids).exclude(status=ModuleStatus.IN_PROGRESS))
     if not changed:
         return
+    now = timezone.now()
+    reopened = [m.pk for m in changed if m.status == ModuleStatus.VALIDATED]
     ModuleReport.objects.filter(pk__in=[m.pk for m in changed]).update(status=ModuleStatus.IN_PROGRESS,
-                                                                        updated_at=timezone.now())
+                                                                        updated_at=now)
+    ModuleReport.objects.filter(pk__in=reopened).update(reopened_at=now, reopened_by=actor,
+                                                        reopened_reason=reason[:255])
     for module_report in changed:
+        if module_report.pk in reopened:
+            module_report.reopened_at, module_report.reopened_by, module_report.reopened_reason = now, actor, reason
         module_report.status = ModuleStatus.IN_PROGRESS
     copy_history(ModuleReport, changed, history_type="~", user=actor, reason=reason)
 

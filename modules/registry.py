@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from carbon.taxonomy import EntryKind, Module
+from carbon import taxonomy
+from carbon.taxonomy import DeclaredEntryKind, EntryKind, Module
 from factors.base import FACTOR_KINDS
 from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
@@ -55,11 +57,15 @@ class EntryKindSpec:
     """Everything the generic machinery needs to know about one entry kind."""
 
     name: str  # the CSV / API name (csv-formats.md), e.g. "process_emission"
-    kinds: tuple[EntryKind, ...]  # the entry kinds this model holds (equipment: scientific, it, other)
+    # The entry kinds this model holds (equipment: scientific, it, other).
+    kinds: tuple[EntryKind | DeclaredEntryKind, ...]
     model: type[Entry]
     columns: tuple[ColumnSpec, ...]  # CSV columns, without unit_institutional_id and kg_co2eq
     parse_row: Callable[[dict[str, str], RowContext], dict]  # → model field values; raises CellError
     compute: Callable[[Sequence[Entry], ComputeContext], dict[int, list[Leaf]]]
+    # The emission-type subtrees (taxonomy names) this kind's entries emit into: the engine refuses a leaf
+    # outside them, and reports use them to say which leaves a kind can touch.
+    emission_roots: tuple[str, ...] = ()
     # Emission type of an imported kg_co2eq override; None when the kind has several leaves per entry.
     override_leaf: Callable[[Entry], int | None] | None = None
     # Factor kinds this kind is computed with: the campaign view requires them for the year, and a change
@@ -92,6 +98,12 @@ class EntryKindSpec:
     def entry_kind(self, entry: Entry) -> EntryKind:
         return self.kind_of(entry) if self.kind_of else self.kinds[0]
 
+    @cached_property
+    def leaf_ids(self) -> frozenset[int]:
+        """Every leaf an entry of this kind may emit into."""
+        return frozenset(et.id for root in self.emission_roots
+                         for et in taxonomy.leaves_under(taxonomy.by_name(root).id))
+
 
 KINDS: dict[str, EntryKindSpec] = {}
 
@@ -100,6 +112,9 @@ def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
     """Register an entry kind, and derive the inverse of its factor link on each factor kind it names."""
     if spec.name in KINDS:
         raise ValueError(f"entry kind {spec.name!r} registered twice")
+    if not spec.emission_roots:
+        raise ValueError(f"entry kind {spec.name!r} declares no emission_roots")
+    spec.leaf_ids  # noqa: B018 - an unknown root name fails here, at start-up, not at the first import
     unknown = [name for name in spec.factor_kinds if name not in FACTOR_KINDS]
     if unknown:
         raise ValueError(f"entry kind {spec.name!r} names unknown factor kinds {unknown}")

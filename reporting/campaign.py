@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from carbon.jobs.models import Job, JobType
 from carbon.models import ModuleSetting, RecalculationState, SubmoduleSetting, YearConfiguration
-from carbon.taxonomy import EntryKind, Module
+from carbon.taxonomy import DeclaredEntryKind, EntryKind, Module, entry_kinds_of
 from factors.base import FACTOR_KINDS
 from factors.models import BuildingRoom, Location
 from modules.registry import KINDS
@@ -20,7 +20,7 @@ __all__ = ["SubmoduleStatus", "year_campaign", "year_incomplete_reasons"]
 
 @dataclass
 class SubmoduleStatus:
-    kind: EntryKind
+    kind: EntryKind | DeclaredEntryKind
     setting: SubmoduleSetting
     reasons: list[str] = field(default_factory=list)
     latest_factor_job: Job | None = None
@@ -52,7 +52,7 @@ def _reference_present() -> dict[str, bool]:
             "building rooms": BuildingRoom.objects.exists()}
 
 
-def _spec_of(kind: EntryKind):
+def _spec_of(kind: EntryKind | DeclaredEntryKind):
     """The registry entry of a taxonomy kind: what it needs (`factor_kinds`, `required_reference`) and its
     name; None for the derived embodied energy, which has no entries of its own."""
     return next((spec for spec in KINDS.values() if kind in spec.kinds), None)
@@ -71,7 +71,7 @@ def year_campaign(config: YearConfiguration) -> list[tuple[ModuleSetting, list[S
     for module_setting in ModuleSetting.objects.filter(year=config).order_by("module"):
         module = Module(module_setting.module)
         statuses = []
-        for kind in EntryKind.of_module(module):
+        for kind in entry_kinds_of(module):
             setting = settings.get(kind.value)
             if setting is None:
                 continue

@@ -316,17 +316,22 @@ def test_cloud_process_and_facility_leaves():
             fn(bad)
 
 
-def test_leaves_for_kind_cover_the_module_leaves():
+def test_the_kinds_emission_roots_cover_the_module_leaves():
+    """Each kind declares the subtrees it emits into (its spec, nowhere else); together they reach every leaf
+    but the one no entry kind emits into."""
+    from modules.registry import KINDS
+
     reached = set()
-    for kind in EntryKind:
-        found = tx.leaves_for_kind(kind)
-        assert found and all(et.module is kind.module for et in found), kind
-        reached |= {et.id for et in found}
+    for spec in KINDS.values():
+        assert spec.leaf_ids, spec.name
+        assert {tx.get(leaf).module for leaf in spec.leaf_ids} == {spec.module}, spec.name
+        reached |= spec.leaf_ids
     # goods_and_services is a reference leaf that no entry kind emits into
     assert {et.id for et in tx.leaves()} - reached == {90100}
-    assert {et.id for et in tx.leaves_for_kind("external_ai")} == set(range(110201, 110207))
-    multi = {EntryKind.member, EntryKind.student, EntryKind.building_room}
-    assert set(tx.MULTI_LEAF_KINDS) == multi
+    assert KINDS["external_ai"].leaf_ids == set(range(110201, 110207))
+    # Decision 14: the kinds with several leaves per entry take no override (no override leaf).
+    assert {name for name, spec in KINDS.items() if spec.override_leaf is None} == {
+        "member", "student", "building_room"}
 
 
 def test_the_factor_link_is_declared_once_and_its_inverse_derived():

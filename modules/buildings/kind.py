@@ -199,6 +199,7 @@ def compute_rooms(entries: Sequence[BuildingRoomEntry], ctx: ComputeContext) -> 
 
 ROOM_SPEC = EntryKindSpec(
     name="building_room",
+    emission_roots=("buildings__rooms", "buildings__construction_and_renovation"),
     # Both kinds, so replacing or deleting rooms also deletes the embodied-energy rows they yielded.
     kinds=(EntryKind.building_room, EntryKind.building_embodied_energy),
     model=BuildingRoomEntry,
@@ -263,6 +264,7 @@ def compute_combustion(entries: Sequence[EnergyCombustion], ctx: ComputeContext)
 
 COMBUSTION_SPEC = EntryKindSpec(
     name="energy_combustion",
+    emission_roots=("buildings__combustion",),
     kinds=(EntryKind.energy_combustion,),
     model=EnergyCombustion,
     columns=(ColumnSpec("name", required=True), ColumnSpec("unit"), ColumnSpec("quantity", required=True),

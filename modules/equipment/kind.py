@@ -143,6 +143,7 @@ def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
 
 SPEC = EntryKindSpec(
     name="equipment",
+    emission_roots=("equipment",),
     kinds=(EntryKind.equipment_scientific, EntryKind.equipment_it, EntryKind.equipment_other),
     model=Equipment,
     columns=(ColumnSpec("equipment_category"), ColumnSpec("equipment_id", required=True),

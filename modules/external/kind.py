@@ -157,6 +157,7 @@ def compute_ai(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
 SPECS = [
     EntryKindSpec(
         name="external_cloud",
+        emission_roots=("external__clouds",),
         kinds=(EntryKind.external_cloud,),
         model=ExternalCloud,
         columns=(ColumnSpec("service_type", required=True), ColumnSpec("provider", required=True),
@@ -172,6 +173,7 @@ SPECS = [
     ),
     EntryKindSpec(
         name="external_ai",
+        emission_roots=("external__ai",),
         kinds=(EntryKind.external_ai,),
         model=ExternalAI,
         columns=(ColumnSpec("provider", required=True), ColumnSpec("usage_type", required=True),

@@ -239,6 +239,7 @@ FACILITY_SUM_KINDS = ("process_emission", "building_room", "energy_combustion", 
 SPECS = [
     EntryKindSpec(
         name="research_facility",
+        emission_roots=("research_facilities__facilities", "research_facilities__it_facilities"),
         kinds=(EntryKind.research_facility,),
         model=ResearchFacilityUse,
         columns=(*_FACILITY_COLUMNS, *_USE_COLUMNS),
@@ -251,6 +252,7 @@ SPECS = [
     ),
     EntryKindSpec(
         name="animal_facility",
+        emission_roots=("research_facilities__animal",),
         kinds=(EntryKind.animal_facility,),
         model=AnimalFacilityUse,
         columns=(*_FACILITY_COLUMNS, ColumnSpec("researchfacility_type", required=True), *_USE_COLUMNS),

@@ -148,6 +148,7 @@ def headcount_compute(model: type[HeadcountFactor]) -> Callable:
 SPECS = [
     EntryKindSpec(
         name="member",
+        emission_roots=("food", "waste", "commuting"),
         kinds=(EntryKind.member,),
         model=Member,
         columns=(ColumnSpec("name", required=True), ColumnSpec("sius_code", required=True),
@@ -162,6 +163,7 @@ SPECS = [
     ),
     EntryKindSpec(
         name="student",
+        emission_roots=("food", "waste", "commuting"),
         kinds=(EntryKind.student,),
         model=Student,
         columns=(ColumnSpec("fte", required=True), ColumnSpec("note")),

@@ -44,6 +44,7 @@ def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
 
 SPEC = EntryKindSpec(
     name="process_emission",
+    emission_roots=("process_emissions",),
     kinds=(EntryKind.process_emission,),
     model=ProcessEmission,
     columns=(ColumnSpec("category", required=True), ColumnSpec("subcategory"),

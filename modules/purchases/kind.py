@@ -236,6 +236,9 @@ PURCHASE_KINDS = tuple(EntryKind[c] for c in ("scientific_equipment", "it_equipm
 SPECS = [
     EntryKindSpec(
         name="purchase",
+        emission_roots=tuple(f"purchases__{leaf}" for leaf in (
+            "scientific_equipment", "it_equipment", "consumable_accessories", "biological_chemical_gaseous",
+            "services", "vehicles", "other")),
         kinds=PURCHASE_KINDS,
         model=Purchase,
         # purchase_category is optional here (the contract marks it required): empty → the code's factor says.
@@ -253,6 +256,7 @@ SPECS = [
     ),
     EntryKindSpec(
         name="additional_purchase",
+        emission_roots=("purchases__additional",),
         kinds=(EntryKind.additional_purchase,),
         model=AdditionalPurchase,
         columns=(ColumnSpec("name", required=True), ColumnSpec("unit", required=True),
