@@ -7,9 +7,10 @@ Reference data is not per year: airports and train stations (`Location`), the in
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Concat
 from simple_history.models import HistoricalRecords
 
 __all__ = ["BuildingRoom", "ExchangeRate", "Location", "TransportMode", "location_natural_key"]
@@ -48,14 +49,31 @@ class Location(models.Model):
     continent = models.CharField(max_length=2, blank=True)
     keywords = models.TextField(blank=True, help_text="Extra search terms.")
     natural_key = models.CharField(max_length=500, unique=True, editable=False)
+    # What the autocomplete and the station matcher search: name, keywords and municipality folded by
+    # `location_fold` (SQL, migration 0003: lower case, unaccented, punctuation → one space). A GENERATED
+    # column rather than one filled in Python: every write path (the importer's bulk_create and
+    # bulk_update, admin, raw SQL) keeps it right with no hook and no backfill, and queries fold their
+    # input with the same SQL function, so both sides always fold alike. `unaccent()` itself is only
+    # STABLE (its dictionary could change), hence the IMMUTABLE wrapper a generated column needs.
+    search_text = models.GeneratedField(
+        expression=Func(Concat("name", Value(" "), "keywords", Value(" "), "municipality",
+                               output_field=models.TextField()),
+                        function="location_fold", output_field=models.TextField()),
+        output_field=models.TextField(), db_persist=True)
 
-    history = HistoricalRecords()
+    # search_text is derived: not worth a copy in every history row (simple-history cannot write it anyway).
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["transport_mode", "name"]
         indexes = [
-            # Train entries resolve a station by (mode, country, name) case-insensitively.
-            models.Index(F("transport_mode"), F("country_code"), Lower("name"), name="location_mode_cc_lname_idx"),
+            # Train entries resolve a station by (mode, country, folded name): factors.selectors.match_stations.
+            models.Index(F("transport_mode"), F("country_code"), Func("name", function="location_fold"),
+                         name="location_mode_cc_fname_idx"),
+            # Autocomplete and station keywords: word-prefix LIKE and trigram-similarity (%>>) matches on the
+            # folded text from a GIN trigram index (pg_trgm), not a scan. (IATA prefixes use iata_code's
+            # own varchar_pattern_ops index.)
+            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="location_search_trgm_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="location_latitude_range"),

@@ -13,13 +13,11 @@ that several stations of its country share rejects the row.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models.functions import Lower
 
 from carbon import taxonomy
 from carbon.taxonomy import EntryKind
@@ -31,6 +29,7 @@ from factors.kinds.travel import (
     TrainFactor,
 )
 from factors.models import Location, TransportMode
+from factors.selectors import match_stations
 from infra.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int, parse_text
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, RowContext
@@ -116,21 +115,12 @@ def airports_by_code(codes: Iterable[str]) -> dict[str, Location]:
 
 
 def stations_by_name(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Location]]:
-    """(country code, station name) → the train stations of that country with that name (trimmed,
-    case-insensitive), in one query. Several stations for one key = an ambiguous name."""
-    wanted = {(cc, name.strip().lower()) for cc, name in pairs}
-    if not wanted:
-        return {}
-    found: dict[tuple[str, str], list[Location]] = defaultdict(list)
-    queryset = (Location.objects.filter(transport_mode=TransportMode.TRAIN,
-                                        country_code__in={cc for cc, _ in wanted})
-                .annotate(lname=Lower("name")).filter(lname__in={name for _, name in wanted})
-                .only("id", "name", "country_code", "latitude", "longitude").order_by("pk"))
-    for loc in queryset:
-        key = (loc.country_code, loc.lname)
-        if key in wanted:
-            found[key].append(loc)
-    return found
+    """(country code, station name) → the train stations of that country that name designates, in one
+    query, keyed by (country code, trimmed lower-cased name). Matching (factors.selectors.match_stations):
+    the local name ignoring case and accents, else an English or other-language name ("Geneva" →
+    Genève). Several stations for one key = an ambiguous name."""
+    found = match_stations(pairs)
+    return {(cc, name.lower()): stations for (cc, name), stations in found.items()}
 
 
 def _distance(values: dict, trip_km) -> None:
@@ -321,6 +311,7 @@ _TRIP_COLUMNS = (ColumnSpec("user_institutional_id", required=True), ColumnSpec(
 
 PLANE = EntryKindSpec(
     name="plane",
+    emission_roots=("professional_travel__plane",),
     kinds=(EntryKind.plane,),
     model=PlaneTrip,
     columns=(ColumnSpec("origin_iata", required=True), ColumnSpec("destination_iata", required=True),
@@ -340,6 +331,7 @@ PLANE = EntryKindSpec(
 
 TRAIN = EntryKindSpec(
     name="train",
+    emission_roots=("professional_travel__train",),
     kinds=(EntryKind.train,),
     model=TrainTrip,
     columns=(ColumnSpec("origin_name", required=True), ColumnSpec("origin_country_code", required=True),
