@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ class JobView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=JobSerializer)
     def get(self, request, pk: int):
         job = Job.objects.select_related("pipeline").filter(pk=pk).first()
         if job is None or not (job.created_by_id == request.user.pk

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from config.database import database_config
@@ -247,6 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "infra.api_errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -263,12 +265,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-# `check --deploy` also generates the schema (ENABLE_DJANGO_DEPLOY_CHECK). W002 says "unable to guess
-# serializer" for the plain APIViews JobView, TemplateView (carbon/api.py), MeView and MyUnitsView
-# (units/api.py), which are then left out of the schema. That is a documentation gap, not a deployment
-# risk: silenced here so the deploy check stays a security gate. Remove once those views carry
-# @extend_schema(responses=...).
-SILENCED_SYSTEM_CHECKS.append("drf_spectacular.W002")
 
 # django-import-export: without these, has_import/export_permission return True for everyone.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
@@ -298,6 +294,18 @@ if os.environ.get("REDIS_URL"):
 
 # Kilograms of CO2-eq per car-km used for the "equivalent car kilometres" figure (see docs).
 CO2_PER_CAR_KM_KG = float(os.environ.get("CO2_PER_CAR_KM_KG", "0.17"))
+# The results' "equivalent car kilometres" = kg CO2-eq / this factor (product.md §5 decision 17; read by
+# reporting/results.py). Default 0.17 kg CO2-eq per km: an average passenger car of unknown fuel in the UK
+# Government (DESNZ, formerly BEIS/DEFRA) "Greenhouse gas reporting: conversion factors" for company
+# reporting (≈ 0.17 kg CO2e/km in the recent editions), also the value of the reference system's results
+# tests (reference-reporting.md §5). The older CO2_PER_CAR_KM_KG variable is still honoured as a fallback.
+CAR_KM_KG_CO2EQ_PER_KM = Decimal(os.environ.get("CAR_KM_KG_CO2EQ_PER_KM")
+                                 or os.environ.get("CO2_PER_CAR_KM_KG") or "0.17")
+CAR_KM_SOURCE = os.environ.get(
+    "CAR_KM_SOURCE",
+    "UK Government (DESNZ) greenhouse gas conversion factors for company reporting: average car, "
+    "unknown fuel, about 0.17 kg CO2e per km",
+)
 
 LOGGING = {
     "version": 1,

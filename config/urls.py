@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from carbon import api as carbon_api
 from config import views
+from factors import api as factors_api
 from modules import api as modules_api
 
 urlpatterns = [
@@ -15,7 +16,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("units.api_urls")),
+    path("api/v1/", include("lab.api.urls")),
     path("api/v1/jobs/<int:pk>/", carbon_api.JobView.as_view(), name="api-job"),
+    path("api/v1/locations/", factors_api.LocationSearchView.as_view(), name="api-locations"),
     path("api/v1/templates/<str:kind>.csv", modules_api.TemplateView.as_view(), name="api-template"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Signed-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page sends the anonymous

@@ -24,7 +24,8 @@ from typing import IO, Any, BinaryIO
 
 __all__ = [
     "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
-    "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date", "parse_decimal",
+    "formula_error", "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date",
+    "parse_decimal",
     "parse_int", "parse_text", "decimal_cell", "text_cell", "read_csv", "sanitize_cell_for_export", "write_csv",
 ]
 
@@ -389,7 +390,7 @@ class CsvReader:
                         error = RowError(number, None, f"too many cells: the header has {width} columns "
                                                        f"but this row has {used}")
                 if error is None:
-                    error = _formula_error(number, values)
+                    error = formula_error(number, values)
                 yield CsvRow(number, values, error)
         except csv.Error as exc:
             raise CsvFileError([RowError(number + 1, None, f"malformed CSV: {exc}")]) from exc
@@ -581,7 +582,7 @@ def is_formula_injection(text: object) -> bool:
     return stripped[0] in _DANGEROUS_FIRST and not _NUMBER_RE.fullmatch(stripped.rstrip(" "))
 
 
-def _formula_error(number: int, values: dict[str, str]) -> RowError | None:
+def formula_error(number: int, values: dict[str, str]) -> RowError | None:
     """Imports refuse cells a spreadsheet would run as a formula (a lone '-' means "unknown")."""
     for name, text in values.items():
         if text and text != "-" and is_formula_injection(text):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -15,6 +17,7 @@ class TemplateView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, kind: str):
         spec = KINDS.get(kind)
         if spec is None or kind not in IMPORTERS:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from carbon.models import CarbonReport, ModuleReport, YearConfiguration
 from carbon.services import year_create_reports
 from infra.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
-from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, parse_decimal, read_csv
+from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, read_csv
 from infra.importing import BaseImporter, ImportOutcome, ImportRequest, register
 from modules.base import EntrySource
 from modules.engine import (
@@ -28,6 +28,7 @@ from modules.engine import (
     stats_refresh,
 )
 from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.rows import OVERRIDE_COLUMN, row_values, rows_check
 from units.models import Unit
 
 __all__ = ["EntryImporter", "register_entry_importer"]
@@ -35,7 +36,6 @@ __all__ = ["EntryImporter", "register_entry_importer"]
 UNIT_COLUMN = "unit_institutional_id"
 # Above this size a file is validated in a first streaming pass and written in a second one.
 STREAM_THRESHOLD_BYTES = int(os.environ.get("IMPORT_STREAM_THRESHOLD_BYTES", 20 * 1024 * 1024))
-OVERRIDE_COLUMN = "kg_co2eq"
 NO_DATA_ROWS = ("no data rows: nothing imported, the year's rows are unchanged "
                 "(to clear this kind for the year on purpose, import the empty file with --allow-empty)")
 
@@ -117,13 +117,6 @@ class EntryImporter(BaseImporter):
         else:
             chunks = (plan.kept[i:i + CHUNK] for i in range(0, len(plan.kept), CHUNK))
         self._write(request, ([p for p in chunk if p[0] not in bad] for chunk in chunks), outcome, plan.per_year)
-
-    def _override(self, text: str):
-        if not text:
-            return None
-        if self.spec.override_leaf is None:
-            raise CellError("override not supported for this kind", column=OVERRIDE_COLUMN)
-        return parse_decimal(text, min=0, column=OVERRIDE_COLUMN)
 
     # --- writing ---------------------------------------------------------------------------
     def _write(self, request: ImportRequest, chunks, outcome: ImportOutcome, per_year: bool) -> None:
@@ -218,25 +211,14 @@ class _RowParser:
             unit = self.units.get(row.values[UNIT_COLUMN]) if self.per_year else self.unit_file_unit
             if unit is None:
                 raise CellError(f"unknown unit '{row.values[UNIT_COLUMN]}'", column=UNIT_COLUMN)
-            values = spec.parse_row(row.values, ctx)
-            values.setdefault("note", row.values.get("note", ""))
-            values["kg_co2eq_override"] = self.importer._override(row.values.get(OVERRIDE_COLUMN, ""))
+            values = row_values(spec, row.values, ctx)
         except CellError as exc:
             outcome.errors.append(RowError(row.number, exc.column, exc.reason))
             return None
         return row.number, unit, values
 
     def _validated(self, chunk, ctx: RowContext, outcome: ImportOutcome):
-        if self.spec.validate_rows:
-            # The very dicts that will build the entries, with the row's unit under "unit" for the
-            # duration of the call: whole-file checks and lookups may fill values in place.
-            for _, unit, values in chunk:
-                values["unit"] = unit
-            try:
-                outcome.errors.extend(self.spec.validate_rows([(n, v) for n, _, v in chunk], ctx))
-            finally:
-                for _, _, values in chunk:
-                    values.pop("unit", None)
+        outcome.errors.extend(rows_check(self.spec, chunk, ctx))
         return chunk
 
 

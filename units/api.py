@@ -1,5 +1,6 @@
 """Who am I and where do I work — the first endpoints of the lab API."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     """The signed-in user, their roles and scopes."""
 
+    @extend_schema(responses=MeSerializer)
     def get(self, request):
         user = request.user
         roles = [{"role": h.role.value, "scope": h.kind.value, "cf": h.cf} for h in user_roles(user)]
@@ -44,5 +46,6 @@ class WorkspaceUnitSerializer(serializers.Serializer):
 class MyUnitsView(APIView):
     """My workspace: the level-4 units I work in, with my strongest role on each."""
 
+    @extend_schema(responses=WorkspaceUnitSerializer(many=True))
     def get(self, request):
         return Response(WorkspaceUnitSerializer(lab_memberships(request.user), many=True).data)

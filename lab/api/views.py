@@ -1,0 +1,320 @@
+"""The lab API: a unit's years, its report, module validation, entries of every kind, uploads and results.
+
+Views are thin: `access` says who may do what (through unit_scope), `modules.services` writes, the
+selectors read. Routes are generated per entry kind from the registry (urls.py), so the schema documents
+each kind's own fields.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from carbon.jobs.services import import_enqueue
+from carbon.models import CarbonReport, SubmoduleSetting
+from carbon.taxonomy import Module
+from infra.importing import ImportRequest, get_importer
+from lab.api import report as report_payload
+from lab.api.access import LabAccess, lab_access, lab_report, lab_spec
+from lab.api.serializers import entry_serializer, invalid_as_field_errors
+from modules.base import EntrySource
+from modules.registry import EntryKindSpec
+from modules.rows import EntryInvalid
+from modules.services import entry_create, entry_delete, entry_update, module_validate
+from reporting.results import unit_results
+from reporting.serializers import UnitResultsSerializer
+
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+
+
+class LabView(APIView):
+    """Resolves `cf` (and `year`) of the URL into the caller's access, 404 outside their scope."""
+
+    def lab(self) -> LabAccess:
+        if not hasattr(self, "_access"):
+            self._access = lab_access(self.request.user, self.kwargs["cf"])
+        return self._access
+
+    def report(self) -> CarbonReport:
+        return lab_report(self.lab(), self.kwargs["year"])
+
+    def require(self, allowed: bool, reason: str) -> None:
+        if not allowed:
+            raise PermissionDenied(reason)
+
+
+# --- years and report -------------------------------------------------------------------------------------
+class UnitYearsView(LabView):
+    """The unit's campaign years (opened ones for lab members), with their completion."""
+
+    @extend_schema(responses=report_payload.YearSerializer(many=True))
+    def get(self, request, cf: str):
+        access = self.lab()
+        reports = CarbonReport.objects.filter(unit=access.unit).select_related("year").prefetch_related("modules")
+        if access.member:
+            reports = reports.filter(year__is_started=True)
+        return Response(report_payload.YearSerializer(reports.order_by("-year"), many=True).data)
+
+
+class ReportView(LabView):
+    """The report of a unit's year: each module's status, completion and totals, and why a validated module
+    went back to in progress."""
+
+    @extend_schema(responses=report_payload.ReportSerializer)
+    def get(self, request, cf: str, year: int):
+        return Response(report_payload.report_data(self.lab(), self.report()))
+
+
+class ModuleValidationView(LabView):
+    """POST validates a module (the principal); DELETE puts it back in progress."""
+
+    def _module(self) -> Module:
+        try:
+            return Module.from_name(self.kwargs["module"])
+        except ValueError:
+            raise Http404 from None
+
+    def _change(self, undo: bool) -> Response:
+        access, report = self.lab(), self.report()
+        self.require(access.can_validate, "only the unit's principal validates its modules")
+        self.require(report.year.is_started, "the year is not open")
+        module = self._module()
+        try:
+            module_validate(unit_cf=access.unit.institutional_id, year=report.year_id, module=module,
+                            actor=self.request.user, undo=undo)
+        except DjangoValidationError as exc:
+            return Response({"code": "invalid", "detail": " ".join(exc.messages)}, status=400)
+        return Response(report_payload.report_data(access, self.report()))
+
+    @extend_schema(request=None, responses=report_payload.ReportSerializer)
+    def post(self, request, cf: str, year: int, module: str):
+        return self._change(undo=False)
+
+    @extend_schema(request=None, responses=report_payload.ReportSerializer)
+    def delete(self, request, cf: str, year: int, module: str):
+        return self._change(undo=True)
+
+
+class ResultsView(LabView):
+    """The results of a unit's year, over validated modules only (decision 9)."""
+
+    @extend_schema(responses=UnitResultsSerializer)
+    def get(self, request, cf: str, year: int):
+        report = self.report()
+        return Response(UnitResultsSerializer(unit_results(self.lab().unit, report.year_id)).data)
+
+
+# --- entries ----------------------------------------------------------------------------------------------
+class EntryPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _text_columns(spec: EntryKindSpec) -> list[str]:
+    fields = {f.name: f for f in spec.model._meta.concrete_fields}
+    return [c.name for c in spec.columns if c.name in fields and fields[c.name].get_internal_type()
+            in ("CharField", "TextField")]
+
+
+def _orderable(spec: EntryKindSpec) -> set[str]:
+    fields = {f.name for f in spec.model._meta.concrete_fields if not f.is_relation}
+    return {c.name for c in spec.columns if c.name in fields} | {"id", "kg_co2eq", "created_at", "updated_at"}
+
+
+class EntryViewSet(LabView, GenericViewSet):
+    """Entries of one kind in a unit's year (the kind is fixed per route: `spec`).
+
+    List: `?ordering=<column>` (`-` for descending), `?search=` over the text columns, `?<column>=` exact
+    filters on the text columns, `?source=`, `?page=` and `?page_size=` (max 200).
+    A write answers with the row, its `warnings`, and `module_reopened` when it put a validated module back
+    in progress.
+    """
+
+    spec: EntryKindSpec = None
+    pagination_class = EntryPagination
+    filter_backends = []  # filtering is the kind's own (below): one code path for every kind
+
+    def get_serializer_class(self):
+        return entry_serializer(self.spec.name)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "cf" in self.kwargs:  # not while the schema is generated
+            context.update(access=self.lab(), year=self.kwargs["year"], thresholds=self._thresholds())
+        return context
+
+    def _thresholds(self) -> dict[int, Decimal]:
+        if not hasattr(self, "_threshold_cache"):
+            self._threshold_cache = dict(
+                SubmoduleSetting.objects.filter(year_id=self.kwargs["year"], threshold__isnull=False,
+                                                kind__in=[k.value for k in self.spec.kinds])
+                .values_list("kind", "threshold"))
+        return self._threshold_cache
+
+    def _rows(self):
+        """The rows of this kind the caller may read in the unit's year."""
+        access, report = self.lab(), self.report()
+        lab_spec(access, self.spec.name)
+        return (self.spec.model.objects.filter(module_report__report=report).filter(access.rows_q(self.spec))
+                .select_related("created_by"))
+
+    def get_queryset(self):
+        return self._filtered(self._rows())
+
+    def _filtered(self, rows):
+        params = self.request.query_params
+        for column in _text_columns(self.spec):
+            if params.get(column):
+                rows = rows.filter(**{f"{column}__iexact": params[column]})
+        if params.get("source"):
+            source = next((s for s in EntrySource if s.name.lower() == params["source"].lower()), None)
+            rows = rows.filter(source=source) if source is not None else rows.none()
+        if (search := params.get("search", "").strip()):
+            condition = Q()
+            for column in _text_columns(self.spec):
+                condition |= Q(**{f"{column}__icontains": search})
+            rows = rows.filter(condition)
+        ordering = params.get("ordering", "id")
+        if ordering.lstrip("-") not in _orderable(self.spec):
+            ordering = "id"
+        return rows.order_by(ordering, "id")
+
+    def _writable(self):
+        access, report = self.lab(), self.report()
+        lab_spec(access, self.spec.name)
+        self.require(access.may_write_kind(self.spec), "you may not enter rows of this kind here")
+        self.require(report.year.is_started, "the year is not open")
+        return access, report
+
+    def _written(self, written, code=status.HTTP_200_OK) -> Response:
+        data = dict(self.get_serializer(written.entry).data) if written.entry is not None else {}
+        data.update(warnings=[w.as_dict() for w in written.warnings], module_reopened=written.reopened)
+        return Response(data, status=code)
+
+    def _cells(self, serializer) -> dict[str, str]:
+        return dict(serializer.validated_data)
+
+    def _source(self) -> int:
+        # A script with a token is "the API"; the lab pages post with the session: "entered by hand".
+        return EntrySource.API_MODULE_UNIT_SPECIFIC if self.request.auth is not None else EntrySource.USER_MANUAL
+
+    def list(self, request, cf: str, year: int):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, cf: str, year: int, pk: int):
+        return Response(self.get_serializer(self._entry(pk)).data)
+
+    def create(self, request, cf: str, year: int):
+        access, report = self._writable()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._write(lambda: entry_create(self.spec, unit=access.unit, year=report.year_id,
+                                                cells=self._cells(serializer), actor=request.user,
+                                                source=self._source()), status.HTTP_201_CREATED)
+
+    def partial_update(self, request, cf: str, year: int, pk: int):
+        entry = self._changeable(pk)
+        serializer = self.get_serializer(entry, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return self._write(lambda: entry_update(self.spec, entry, cells=self._cells(serializer), actor=request.user))
+
+    def destroy(self, request, cf: str, year: int, pk: int):
+        entry = self._changeable(pk)
+        written = entry_delete(self.spec, entry, actor=request.user)
+        return Response({"deleted": int(pk), "module_reopened": written.reopened})
+
+    def _entry(self, pk):
+        return get_object_or_404(self._rows(), pk=pk)
+
+    def _changeable(self, pk):
+        self._writable()
+        entry = self._entry(pk)
+        self.require(self.lab().may_change(self.spec, entry),
+                     "this row came from a back-office file: it is read-only here" if self.lab().may_write_kind(
+                         self.spec) and not self.lab().own_only else "you may not change this row")
+        return entry
+
+    def _write(self, write, code=status.HTTP_200_OK) -> Response:
+        try:
+            with transaction.atomic():
+                written = write()
+        except EntryInvalid as exc:  # a rule that only the write could check (the row changed meanwhile)
+            raise serializers.ValidationError(invalid_as_field_errors(exc)) from None
+        return self._written(written, code)
+
+
+# --- uploads ----------------------------------------------------------------------------------------------
+UploadSerializer = inline_serializer("EntryUpload", {
+    "file": serializers.FileField(help_text="A unit file of this kind (the CSV contract, no unit column)."),
+    "dry_run": serializers.BooleanField(required=False, default=False,
+                                        help_text="Check every row and write nothing (the preview)."),
+})
+
+
+class EntryUploadView(LabView):
+    """A unit CSV file of one kind (appends): `dry_run` checks it and answers with the row errors; otherwise
+    a valid file becomes a job whose progress is at `/api/v1/jobs/{id}/`. The unit's principal only."""
+
+    spec: EntryKindSpec = None
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={
+        200: OpenApiResponse(description="dry run: the check of every row"),
+        202: OpenApiResponse(description="queued: the job and where to follow it"),
+        400: OpenApiResponse(description="the file has errors: nothing written")})
+    def post(self, request, cf: str, year: int):
+        access, report = self.lab(), self.report()
+        lab_spec(access, self.spec.name)
+        self.require(access.can_validate, "only the unit's principal uploads files")
+        self.require(report.year.is_started, "the year is not open")
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"code": "invalid", "detail": "no file", "errors": {"file": ["a file is required"]}},
+                            status=400)
+        if upload.size > UPLOAD_MAX_BYTES:
+            return Response({"code": "too_large", "detail": f"the file is larger than "
+                                                            f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB"}, status=413)
+        content = upload.read()
+        check = self._check(content, report.year_id)
+        dry_run = str(request.data.get("dry_run", "")).lower() in ("1", "true", "yes", "on")
+        if dry_run or check["failed"]:
+            return Response(check, status=400 if check["failed"] else 200)
+        pipeline = import_enqueue(kind=self.spec.name, content=content, file_name=upload.name[:200],
+                                  year=report.year_id, unit_cf=access.unit.institutional_id, actor=request.user)
+        job = pipeline.jobs.order_by("pk").first()
+        return Response({**check, "job": job.pk, "pipeline": pipeline.pk, "progress": f"/api/v1/jobs/{job.pk}/"},
+                        status=status.HTTP_202_ACCEPTED)
+
+    def _check(self, content: bytes, year: int) -> dict:
+        request = ImportRequest(source=content, year=year, unit_cf=self.lab().unit.institutional_id, dry_run=True,
+                                actor=self.request.user)
+        with transaction.atomic():
+            outcome = get_importer(self.spec.name).run(request)
+            transaction.set_rollback(True)
+        return {"failed": outcome.failed, "rows_read": outcome.rows_read, "rows_valid": outcome.created,
+                "summary": outcome.summary(), "errors": [e.as_dict() for e in outcome.errors],
+                "warnings": [w.as_dict() for w in outcome.warnings]}
+
+
+ENTRY_LIST_PARAMETERS = [
+    OpenApiParameter("ordering", str, description="a column, id, kg_co2eq, created_at or updated_at; '-' first "
+                                                  "for descending"),
+    OpenApiParameter("search", str, description="text in any text column"),
+    OpenApiParameter("source", str, description="where rows came from, e.g. user_manual"),
+    OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="at most 200"),
+]
+EntryViewSet.list = extend_schema(parameters=ENTRY_LIST_PARAMETERS)(EntryViewSet.list)
