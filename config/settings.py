@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",  # API tokens for scripts (manage.py api_token); no admin page (units/admin.py)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
@@ -243,7 +244,8 @@ if DEBUG or os.environ.get("PYTEST_VERSION"):
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication",
+                                       "rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -264,6 +266,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default hook (enum names) plus the error shape documented on every operation (infra/api_errors.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "infra.api_errors.document_error_responses"],
 }
 
 # django-import-export: without these, has_import/export_permission return True for everyone.
@@ -292,15 +297,12 @@ if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 
-# Kilograms of CO2-eq per car-km used for the "equivalent car kilometres" figure (see docs).
-CO2_PER_CAR_KM_KG = float(os.environ.get("CO2_PER_CAR_KM_KG", "0.17"))
 # The results' "equivalent car kilometres" = kg CO2-eq / this factor (product.md §5 decision 17; read by
 # reporting/results.py). Default 0.17 kg CO2-eq per km: an average passenger car of unknown fuel in the UK
 # Government (DESNZ, formerly BEIS/DEFRA) "Greenhouse gas reporting: conversion factors" for company
 # reporting (≈ 0.17 kg CO2e/km in the recent editions), also the value of the reference system's results
-# tests (reference-reporting.md §5). The older CO2_PER_CAR_KM_KG variable is still honoured as a fallback.
-CAR_KM_KG_CO2EQ_PER_KM = Decimal(os.environ.get("CAR_KM_KG_CO2EQ_PER_KM")
-                                 or os.environ.get("CO2_PER_CAR_KM_KG") or "0.17")
+# tests (reference-reporting.md §5).
+CAR_KM_KG_CO2EQ_PER_KM = Decimal(os.environ.get("CAR_KM_KG_CO2EQ_PER_KM") or "0.17")
 CAR_KM_SOURCE = os.environ.get(
     "CAR_KM_SOURCE",
     "UK Government (DESNZ) greenhouse gas conversion factors for company reporting: average car, "

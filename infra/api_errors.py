@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-__all__ = ["exception_handler"]
+__all__ = ["document_error_responses", "exception_handler"]
 
 INVALID_DETAIL = "The request has errors: see `errors`, by field."
 
@@ -23,3 +23,41 @@ def exception_handler(exc, context):
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     response.data = {"code": str(code), "detail": str(detail)}
     return response
+
+
+# --- the error shape in the schema ------------------------------------------------------------------------
+ERROR_COMPONENT = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every 4xx of the API: a machine-readable `code`, a human `detail`, and for invalid input "
+                   "the `errors` per field.",
+    "properties": {
+        "code": {"type": "string", "description": "e.g. invalid, parse_error, not_authenticated, "
+                                                  "permission_denied, not_found"},
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                   "description": "Only for `invalid`: the messages of each field (`non_field_errors` for the "
+                                  "whole body)."},
+    },
+    "required": ["code", "detail"],
+}
+ERROR_RESPONSES = {
+    "400": "Invalid input, or a body that is not of its declared type",
+    "403": "Not signed in, or not allowed",
+    "404": "Not found, or outside the caller's scope",
+}
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the error shape as a component, and each operation's 4xx that
+    its own declaration leaves out — 403 everywhere, 404 where the path has parameters, 400 for writes."""
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = ["403"] + (["404"] if "{" in path else []) + (["400"] if method != "get" else [])
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": ERROR_RESPONSES[code],
+                                            "content": {"application/json": {"schema": reference}}})
+    return result

@@ -7,7 +7,10 @@ parsing, so the two paths refuse the same values with the same messages.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 
 from infra.csvio import CellError, RowError, RowWarning, formula_error, parse_decimal
 from modules.base import Entry
@@ -41,6 +44,26 @@ def row_values(spec: EntryKindSpec, cells: dict[str, str], ctx: RowContext) -> d
     values = spec.parse_row(cells, ctx)
     values.setdefault("note", cells.get("note", ""))
     values["kg_co2eq_override"] = override_value(spec, cells.get(OVERRIDE_COLUMN, ""))
+    return fit_to_fields(spec.model, values)
+
+
+def fit_to_fields(model, values: dict) -> dict:
+    """Hold every value to its model field's limits (the one place they are written): a number with more
+    digits than the column holds, or a text longer than it, is a cell error naming its column, never a
+    database error. Numbers are rounded to the field's decimal places as PostgreSQL would store them, so
+    what is computed is what is stored."""
+    for name, value in values.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        column = OVERRIDE_COLUMN if name == "kg_co2eq_override" else name
+        if isinstance(value, Decimal) and isinstance(field, models.DecimalField):
+            if value and value.adjusted() >= field.max_digits - field.decimal_places:
+                raise CellError(f"'{value}' is too large", column=column)
+            values[name] = value.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
+        elif isinstance(value, str) and field.max_length is not None and len(value) > field.max_length:
+            raise CellError(f"at most {field.max_length} characters (got {len(value)})", column=column)
     return values
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from modules.registry import EntryKindSpec
+from modules.registry import KINDS, EntryKindSpec
 from units.scoping import Action, unit_scope
 
-__all__ = ["UNIT_PATH", "entries_for", "owned_by"]
+__all__ = ["UNIT_PATH", "entries_for", "headcount_people", "owned_by"]
 
 UNIT_PATH = "module_report__report__unit__"
 
@@ -32,3 +32,17 @@ def entries_for(spec: EntryKindSpec, user, action: Action = Action.VIEW_LAB, *, 
     if year is not None:
         entries = entries.filter(module_report__report__year_id=year)
     return entries
+
+
+def headcount_people(unit, year: int, *, q: str = "", only: str | None = None, limit: int = 20) -> list[dict]:
+    """The unit's headcount members of a year (name, institutional id), for picking a traveller (decision 18:
+    the headcount first; anyone else is accepted with a warning). `only` restricts to one institutional id."""
+    member = KINDS.get("member")
+    if member is None:
+        return []
+    people = member.model.objects.filter(module_report__report__unit=unit, module_report__report__year_id=year)
+    if only is not None:
+        people = people.filter(user_institutional_id=only)
+    if q := q.strip():
+        people = people.filter(Q(name__unaccent__icontains=q) | Q(user_institutional_id__startswith=q))
+    return list(people.order_by("name", "user_institutional_id").values("name", "user_institutional_id")[:limit])

@@ -191,3 +191,31 @@ def test_list_queries_do_not_grow_with_the_page(client, principal, django_assert
                                          created_by=principal) for i in range(150)])
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get(url("process_emission") + "?page_size=100").json()["results"]) == 100
+
+
+def test_a_script_with_a_token_creates_rows_marked_as_coming_from_the_api(client, principal):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("api_token", principal.institutional_id, stdout=out)
+    token = out.getvalue().strip()
+    response = client.post(url("process_emission"), {"category": "CO2", "quantity": 1},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 201 and response.json()["source"] == "api_module_unit_specific"
+    call_command("api_token", principal.institutional_id, "--revoke", stdout=io.StringIO())
+    refused = client.get(url("process_emission"), HTTP_AUTHORIZATION=f"Token {token}")
+    assert refused.status_code in (401, 403) and refused.json()["code"] == "authentication_failed"
+
+
+def test_the_traveller_picker_offers_the_headcount_and_a_standard_user_only_themselves(client, principal, standard,
+                                                                                       tmp_path):
+    import_csv(tmp_path, "member", "name,sius_code,user_institutional_id,fte\nZoé Ärni,51,200001,1\n"
+                                   "Bob Meier,52,300003,0.5\n", "--year", "2025", "--unit", CF)
+    client.force_login(principal)
+    picker = f"/api/v1/units/{CF}/years/2025/travellers/"
+    assert [p["name"] for p in client.get(picker).json()] == ["Bob Meier", "Zoé Ärni"]
+    assert [p["user_institutional_id"] for p in client.get(picker + "?q=arni").json()] == ["200001"]
+    client.force_login(standard)
+    assert client.get(picker).json() == [{"name": "Zoé Ärni", "user_institutional_id": "200001"}]

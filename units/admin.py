@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from import_export import resources
+from rest_framework.authtoken.models import TokenProxy
 
 from units.admin_scoping import ScopedAdmin, ScopedExportMixin, ScopedInlineMixin
 from units.models import Unit, UnitRoleGrant, User
@@ -164,6 +165,9 @@ class UnitRoleGrantAdmin(ScopedAdmin):
 # way to hand out permissions.
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
+# API tokens are issued by the operator (manage.py api_token) and shown once: no page lists them.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 
 @admin.register(AccessAttempt)

@@ -13,6 +13,7 @@ urlpatterns = [
     path(UNIT_YEAR + "modules/<str:module>/validation/", views.ModuleValidationView.as_view(),
          name="api-module-validation"),
     path(UNIT_YEAR + "results/", views.ResultsView.as_view(), name="api-results"),
+    path(UNIT_YEAR + "travellers/", views.TravellersView.as_view(), name="api-travellers"),
 ]
 
 for _name, _spec in sorted(KINDS.items()):

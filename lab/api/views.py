@@ -33,6 +33,7 @@ from lab.api.serializers import entry_serializer, invalid_as_field_errors
 from modules.base import EntrySource
 from modules.registry import EntryKindSpec
 from modules.rows import EntryInvalid
+from modules.selectors import headcount_people
 from modules.services import entry_create, entry_delete, entry_update, module_validate
 from reporting.results import unit_results
 from reporting.serializers import UnitResultsSerializer
@@ -115,6 +116,24 @@ class ResultsView(LabView):
     def get(self, request, cf: str, year: int):
         report = self.report()
         return Response(UnitResultsSerializer(unit_results(self.lab().unit, report.year_id)).data)
+
+
+class TravellerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    user_institutional_id = serializers.CharField()
+
+
+class TravellersView(LabView):
+    """Headcount members of the unit's year, to pick a trip's traveller (`?q=` name or id). A standard user
+    gets only themselves: the lab's people list is the principal's."""
+
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=TravellerSerializer(many=True))
+    def get(self, request, cf: str, year: int):
+        access, report = self.lab(), self.report()
+        only = request.user.institutional_id if access.own_only else None
+        people = headcount_people(access.unit, report.year_id, q=request.query_params.get("q", "")[:100],
+                                  only=only)
+        return Response(TravellerSerializer(people, many=True).data)
 
 
 # --- entries ----------------------------------------------------------------------------------------------
