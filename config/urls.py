@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("units.api_urls")),
     path("api/v1/", include("lab.api.urls")),
     path("api/v1/jobs/<int:pk>/", carbon_api.JobView.as_view(), name="api-job"),
+    path("api/v1/jobs/<int:pk>/errors.csv", carbon_api.JobErrorsView.as_view(), name="api-job-errors"),
     path("api/v1/locations/", factors_api.LocationSearchView.as_view(), name="api-locations"),
     path("api/v1/templates/<str:kind>.csv", modules_api.TemplateView.as_view(), name="api-template"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, BinaryIO
 
 __all__ = [
-    "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
+    "ISSUE_HEADER", "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
     "formula_error", "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date",
     "parse_decimal",
     "parse_int", "parse_text", "decimal_cell", "text_cell", "read_csv", "sanitize_cell_for_export", "write_csv",
@@ -52,6 +52,9 @@ class _Issue:
         if self.column:
             where += f", column {self.column!r}"
         return f"{where}: {self.reason}"
+
+
+ISSUE_HEADER = ["row", "column", "reason"]  # the columns of a file of row errors (RowError.as_dict)
 
 
 @dataclass(frozen=True)

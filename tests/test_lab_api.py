@@ -219,3 +219,36 @@ def test_the_traveller_picker_offers_the_headcount_and_a_standard_user_only_them
     assert [p["user_institutional_id"] for p in client.get(picker + "?q=arni").json()] == ["200001"]
     client.force_login(standard)
     assert client.get(picker).json() == [{"name": "Zoé Ärni", "user_institutional_id": "200001"}]
+
+
+def test_a_unit_upload_is_checked_then_queued_and_its_errors_come_as_csv(client, principal, standard):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from carbon.jobs.models import Job
+
+    upload = url("process_emission") + "upload/"
+
+    def send(text, **extra):
+        return client.post(upload, {"file": SimpleUploadedFile("p.csv", text.encode()), **extra})
+
+    client.force_login(principal)
+    bad = send("category,quantity\nCO2,1\nCO2,lots\n", dry_run="true")
+    assert bad.status_code == 400 and bad.json()["failed"] is True
+    assert bad.json()["errors"] == [{"row": 2, "column": "quantity", "reason": "'lots' is not a number"}]
+    good = send("category,quantity\nCO2,1\nCH4,2\n", dry_run="true")
+    assert good.status_code == 200 and good.json()["rows_valid"] == 2
+    assert not PROCESS.objects.exists()  # a dry run writes nothing
+    queued = send("category,quantity\nCO2,1\nCH4,2\n")
+    assert queued.status_code == 202
+    job = Job.objects.get(pk=queued.json()["job"])
+    assert (job.kind, job.unit_cf, job.year, job.created_by) == ("process_emission", CF, 2025, principal)
+    assert client.get(queued.json()["progress"]).json()["id"] == job.pk
+
+    Job.objects.filter(pk=job.pk).update(errors=[{"row": 3, "column": "quantity", "reason": "=bad"}])
+    errors_csv = client.get(f"/api/v1/jobs/{job.pk}/errors.csv")
+    assert errors_csv.content.decode("utf-8-sig").splitlines() == ["severity,row,column,reason",
+                                                                   "error,3,quantity,'=bad"]
+    client.force_login(standard)
+    assert client.get(f"/api/v1/jobs/{job.pk}/errors.csv").status_code == 404  # not their job
+    refused = client.post(url("plane") + "upload/", {"file": SimpleUploadedFile("p.csv", b"x")})
+    assert refused.status_code == 403

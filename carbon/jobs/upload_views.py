@@ -40,7 +40,7 @@ from carbon.jobs import upload_forms
 from carbon.jobs.models import JobType, Pipeline
 from carbon.jobs.services import import_enqueue, phase_of
 from carbon.jobs.upload_forms import UploadForm, kind_label
-from infra.csvio import ColumnSpec, CsvFileError, read_csv, write_csv
+from infra.csvio import ISSUE_HEADER, ColumnSpec, CsvFileError, read_csv, write_csv
 from infra.importing import ImportRequest, get_importer
 from units.scoping import is_backoffice_admin
 
@@ -61,7 +61,6 @@ PREVIEW_ROWS = 20
 PREVIEW_HEAD_BYTES = 256 * 1024  # the preview parses only the file's head, whatever its size
 PAGE_SIZE = 500  # errors and warnings per page: every one is reachable, no page is megabytes of HTML
 PHASES = {1: "import", 2: "recalculations", 3: "statistics"}
-ISSUE_HEADER = ["row", "column", "reason"]
 
 
 # --- access ---------------------------------------------------------------------------------------
