@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Func, Value
 from guardian.models import UserObjectPermissionBase
@@ -113,6 +114,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(auto_now_add=True)
     last_roles_sync_at = models.DateTimeField(null=True, blank=True)
+    # The language the person chose in the switcher (empty: the browser's); followed on every device.
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from carbon.models import CarbonReport, ModuleSetting, ModuleStatus, SubmoduleSetting
 from carbon.taxonomy import Module
-from lab.api.access import LabAccess
+from lab.access import LabAccess
 from modules.registry import kinds_of_module
 
 __all__ = ["ReportSerializer", "YearSerializer", "report_data"]

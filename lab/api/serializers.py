@@ -46,6 +46,8 @@ class CellField(serializers.Field):
     def to_representation(self, value):
         if isinstance(value, Decimal):
             return format(value, "f")
+        if isinstance(value, int) and not isinstance(value, bool):  # sius_code, number_of_trips: a text too
+            return str(value)
         if isinstance(value, date):
             return value.isoformat()
         return value

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,13 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from carbon.jobs.services import import_enqueue
-from carbon.models import CarbonReport, SubmoduleSetting
+from carbon.models import CarbonReport
 from carbon.taxonomy import Module
-from infra.importing import ImportRequest, get_importer
+from lab.access import LabAccess, lab_access, lab_report, lab_spec
 from lab.api import report as report_payload
-from lab.api.access import LabAccess, lab_access, lab_report, lab_spec
 from lab.api.serializers import entry_serializer, invalid_as_field_errors
+from lab.entries import filtered_rows, lab_rows, thresholds
+from lab.uploads import UPLOAD_MAX_BYTES, upload_check, upload_queue
 from modules.base import EntrySource
 from modules.registry import EntryKindSpec
 from modules.rows import EntryInvalid
@@ -37,8 +36,6 @@ from modules.selectors import headcount_people
 from modules.services import entry_create, entry_delete, entry_update, module_validate
 from reporting.results import unit_results
 from reporting.serializers import UnitResultsSerializer
-
-UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 
 class LabView(APIView):
@@ -104,7 +101,7 @@ class ModuleValidationView(LabView):
     def post(self, request, cf: str, year: int, module: str):
         return self._change(undo=False)
 
-    @extend_schema(request=None, responses=report_payload.ReportSerializer)
+    @extend_schema(request=None, responses={200: report_payload.ReportSerializer})  # a DELETE with a body
     def delete(self, request, cf: str, year: int, module: str):
         return self._change(undo=True)
 
@@ -142,17 +139,6 @@ class EntryPagination(PageNumberPagination):
     max_page_size = 200
 
 
-def _text_columns(spec: EntryKindSpec) -> list[str]:
-    fields = {f.name: f for f in spec.model._meta.concrete_fields}
-    return [c.name for c in spec.columns if c.name in fields and fields[c.name].get_internal_type()
-            in ("CharField", "TextField")]
-
-
-def _orderable(spec: EntryKindSpec) -> set[str]:
-    fields = {f.name for f in spec.model._meta.concrete_fields if not f.is_relation}
-    return {c.name for c in spec.columns if c.name in fields} | {"id", "kg_co2eq", "created_at", "updated_at"}
-
-
 class EntryViewSet(LabView, GenericViewSet):
     """Entries of one kind in a unit's year (the kind is fixed per route: `spec`).
 
@@ -177,39 +163,14 @@ class EntryViewSet(LabView, GenericViewSet):
 
     def _thresholds(self) -> dict[int, Decimal]:
         if not hasattr(self, "_threshold_cache"):
-            self._threshold_cache = dict(
-                SubmoduleSetting.objects.filter(year_id=self.kwargs["year"], threshold__isnull=False,
-                                                kind__in=[k.value for k in self.spec.kinds])
-                .values_list("kind", "threshold"))
+            self._threshold_cache = thresholds(self.spec, self.kwargs["year"])
         return self._threshold_cache
 
     def _rows(self):
-        """The rows of this kind the caller may read in the unit's year."""
-        access, report = self.lab(), self.report()
-        lab_spec(access, self.spec.name)
-        return (self.spec.model.objects.filter(module_report__report=report).filter(access.rows_q(self.spec))
-                .select_related("created_by"))
+        return lab_rows(self.spec, self.lab(), self.report())
 
     def get_queryset(self):
-        return self._filtered(self._rows())
-
-    def _filtered(self, rows):
-        params = self.request.query_params
-        for column in _text_columns(self.spec):
-            if params.get(column):
-                rows = rows.filter(**{f"{column}__iexact": params[column]})
-        if params.get("source"):
-            source = next((s for s in EntrySource if s.name.lower() == params["source"].lower()), None)
-            rows = rows.filter(source=source) if source is not None else rows.none()
-        if (search := params.get("search", "").strip()):
-            condition = Q()
-            for column in _text_columns(self.spec):
-                condition |= Q(**{f"{column}__icontains": search})
-            rows = rows.filter(condition)
-        ordering = params.get("ordering", "id")
-        if ordering.lstrip("-") not in _orderable(self.spec):
-            ordering = "id"
-        return rows.order_by(ordering, "id")
+        return filtered_rows(self.spec, self._rows(), self.request.query_params)
 
     def _writable(self):
         access, report = self.lab(), self.report()
@@ -251,6 +212,10 @@ class EntryViewSet(LabView, GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return self._write(lambda: entry_update(self.spec, entry, cells=self._cells(serializer), actor=request.user))
 
+    @extend_schema(responses={200: inline_serializer("EntryDeleted", {
+        "deleted": serializers.IntegerField(help_text="the id of the deleted row"),
+        "module_reopened": serializers.BooleanField(help_text="the delete put a validated module back in progress"),
+    })})
     def destroy(self, request, cf: str, year: int, pk: int):
         entry = self._changeable(pk)
         written = entry_delete(self.spec, entry, actor=request.user)
@@ -308,25 +273,14 @@ class EntryUploadView(LabView):
             return Response({"code": "too_large", "detail": f"the file is larger than "
                                                             f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB"}, status=413)
         content = upload.read()
-        check = self._check(content, report.year_id)
+        check = upload_check(self.spec, unit=access.unit, year=report.year_id, content=content, actor=request.user)
         dry_run = str(request.data.get("dry_run", "")).lower() in ("1", "true", "yes", "on")
         if dry_run or check["failed"]:
             return Response(check, status=400 if check["failed"] else 200)
-        pipeline = import_enqueue(kind=self.spec.name, content=content, file_name=upload.name[:200],
-                                  year=report.year_id, unit_cf=access.unit.institutional_id, actor=request.user)
-        job = pipeline.jobs.order_by("pk").first()
-        return Response({**check, "job": job.pk, "pipeline": pipeline.pk, "progress": f"/api/v1/jobs/{job.pk}/"},
+        job = upload_queue(self.spec, unit=access.unit, year=report.year_id, content=content, file_name=upload.name,
+                           actor=request.user)
+        return Response({**check, "job": job.pk, "pipeline": job.pipeline_id, "progress": f"/api/v1/jobs/{job.pk}/"},
                         status=status.HTTP_202_ACCEPTED)
-
-    def _check(self, content: bytes, year: int) -> dict:
-        request = ImportRequest(source=content, year=year, unit_cf=self.lab().unit.institutional_id, dry_run=True,
-                                actor=self.request.user)
-        with transaction.atomic():
-            outcome = get_importer(self.spec.name).run(request)
-            transaction.set_rollback(True)
-        return {"failed": outcome.failed, "rows_read": outcome.rows_read, "rows_valid": outcome.created,
-                "summary": outcome.summary(), "errors": [e.as_dict() for e in outcome.errors],
-                "warnings": [w.as_dict() for w in outcome.warnings]}
 
 
 ENTRY_LIST_PARAMETERS = [
