@@ -1,5 +1,7 @@
+from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 
 
 def healthz(request):
@@ -7,3 +9,11 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def admin_login(request):
+    """The back office's sign-in. A signed-in lab user is not asked to sign in again: they are told that the
+    back office is the campaign team's and where their own pages are."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return render(request, "lab/not_backoffice.html", status=403)
+    return admin.site.login(request)

@@ -11,7 +11,7 @@ from carbon.taxonomy import Module
 from lab.access import LabAccess
 from modules.registry import kinds_of_module
 
-__all__ = ["ReportSerializer", "YearSerializer", "report_data"]
+__all__ = ["ReportSerializer", "YearSerializer", "report_data", "report_summary"]
 
 
 def _status(value: int) -> str:
@@ -79,6 +79,12 @@ class ReportSerializer(serializers.Serializer):
 
 
 def report_data(access: LabAccess, report: CarbonReport) -> dict:
+    """The report as the API answers it."""
+    return ReportSerializer(report_summary(access, report)).data
+
+
+def report_summary(access: LabAccess, report: CarbonReport) -> dict:
+    """The report as Python values (Decimals, datetimes), for the API's serializer and the pages."""
     year = report.year_id
     module_reports = {m.module: m for m in report.modules.select_related("reopened_by")}
     module_enabled = dict(ModuleSetting.objects.filter(year_id=year).values_list("module", "enabled"))
@@ -115,9 +121,9 @@ def report_data(access: LabAccess, report: CarbonReport) -> dict:
         })
     done = sum(m["status"] == "validated" for m in modules)
     role = "backoffice" if not access.member else "standard" if access.own_only else "principal"
-    return ReportSerializer({
+    return {
         "cf": access.unit.institutional_id, "unit": access.unit.name, "year": year,
         "is_open": report.year.is_started, "role": role, "can_edit": access.can_edit,
         "can_validate": access.can_validate, "status": _status(report.overall_status), "validated_modules": done,
         "module_count": len(modules), "validated_kg": validated_kg, "modules": modules,
-    }).data
+    }
