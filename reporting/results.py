@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import BooleanField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from carbon import taxonomy
 from carbon.emissions import emission_sums
@@ -71,6 +72,9 @@ class CategoryResult:
     module: Module  # the module that must be validated for this category to show
     validated: bool
     kg: Decimal | None  # None when `module` is not validated
+    # The category's kg split by scope (the scopes it has rows in, in scope order); empty when not validated.
+    # Only buildings spans two scopes (rooms 2, combustion 1): the stacked bar of the results page needs it.
+    by_scope: tuple[ScopeResult, ...] = ()
 
     @property
     def t(self) -> Decimal | None:
@@ -110,7 +114,8 @@ class MissingModule:
 
     @property
     def message(self) -> str:
-        return f"Validate {self.module.label} to see its results."
+        """In the active language (the module's name is a catalogue entry of lab/labels.py)."""
+        return gettext("Validate %(module)s to see its results.") % {"module": gettext(self.module.label)}
 
 
 @dataclass(frozen=True)
@@ -205,13 +210,16 @@ def unit_results(unit, year: int) -> UnitResults:
     kg_by_module_report: dict[int, Decimal] = defaultdict(Decimal)
     scope_kg: dict[int, Decimal] = {1: Decimal(0), 2: Decimal(0), 3: Decimal(0)}
     category_kg: dict[str, Decimal] = {category: Decimal(0) for category in CATEGORIES}
+    category_scope_kg: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
     current_ids = set(validated_now.values())
     ids = [*validated_now.values(), *validated_before.values()]
     for module_report_id, emission_type, kg, _quantity in (emission_sums(ids) if ids else []):
         kg_by_module_report[module_report_id] += kg
         if module_report_id in current_ids:
-            scope_kg[taxonomy.scope_of(emission_type)] += kg
-            category_kg[taxonomy.category_of(emission_type)] += kg
+            scope, category = taxonomy.scope_of(emission_type), taxonomy.category_of(emission_type)
+            scope_kg[scope] += kg
+            category_kg[category] += kg
+            category_scope_kg[category, scope] += kg
 
     def module_kg(validated: dict[Module, int], module: Module) -> Decimal | None:
         return kg_by_module_report[validated[module]] if module in validated else None
@@ -258,6 +266,8 @@ def unit_results(unit, year: int) -> UnitResults:
             category=c, label=CATEGORY_LABELS[c], module=CATEGORY_MODULES[c],
             validated=CATEGORY_MODULES[c] in validated_now,
             kg=category_kg[c] if CATEGORY_MODULES[c] in validated_now else None,
+            by_scope=tuple(ScopeResult(scope=s, kg=category_scope_kg[c, s]) for s in (1, 2, 3)
+                           if (c, s) in category_scope_kg) if CATEGORY_MODULES[c] in validated_now else (),
         ) for c in CATEGORIES],
         modules=modules,
         missing=missing,
