@@ -42,6 +42,7 @@ class RowContext:
     cache: dict[str, Any] = field(default_factory=dict)
     warnings: list[RowWarning] = field(default_factory=list)
     per_year: bool = True  # a per-year file (replaces) or a unit file (appends)
+    replacing: int | None = None  # an edit: the entry this row replaces, left out of "the rows already there"
 
     def warn(self, column: str | None, reason: str) -> None:
         self.warnings.append(RowWarning(self.row, column, reason))

@@ -82,9 +82,9 @@ def rows_check(spec: EntryKindSpec, rows: list[tuple[int, object, dict]], ctx: R
 
 
 def single_row_values(spec: EntryKindSpec, cells: dict[str, str], *, unit, year: int,
-                      others: list[tuple[int, object, dict]] = ()) -> tuple[dict, list[RowWarning]]:
-    """One row entered by hand or sent to the API, checked as a one-row unit file would be.
-    Returns the model values and the warnings; raises EntryInvalid. `cells` maps column → text."""
+                      replacing: int | None = None) -> tuple[dict, list[RowWarning]]:
+    """One row entered by hand or sent to the API, checked as a one-row unit file would be (`replacing`: the
+    id of the entry an edit changes). Returns the model values and the warnings; raises EntryInvalid."""
     errors = []
     if (formula := formula_error(1, cells)) is not None:
         raise EntryInvalid([formula])
@@ -93,7 +93,7 @@ def single_row_values(spec: EntryKindSpec, cells: dict[str, str], *, unit, year:
     errors = [RowError(1, c.name, REQUIRED) for c in spec.columns if c.required and not cells.get(c.name)]
     if errors:
         raise EntryInvalid(errors)
-    ctx = RowContext(year=year, row=1, per_year=False)
+    ctx = RowContext(year=year, row=1, per_year=False, replacing=replacing)
     try:
         values = row_values(spec, cells, ctx)
     except CellError as exc:

@@ -28,7 +28,7 @@ __all__ = ["EntryWritten", "entry_create", "entry_delete", "entry_update", "modu
 @transaction.atomic
 def module_validate(*, unit_cf: str, year: int, module: Module, actor=None, undo: bool = False) -> ModuleReport:
     """Validate a module (or put it back in progress with `undo`). History records who and why."""
-    module_report = (ModuleReport.objects.select_for_update()
+    module_report = (ModuleReport.objects.select_for_update(of=("self",))
                      .filter(report__unit__institutional_id=unit_cf, report__year_id=year, module=module.value)
                      .first())
     if module_report is None:
@@ -57,7 +57,7 @@ class EntryWritten:
 
 
 def _module_report_locked(spec: EntryKindSpec, unit, year: int) -> ModuleReport:
-    module_report = (ModuleReport.objects.select_for_update()
+    module_report = (ModuleReport.objects.select_for_update(of=("self",))
                      .filter(report__unit=unit, report__year_id=year, module=spec.module.value).first())
     if module_report is None:
         raise ValidationError(f"unit {unit.institutional_id} has no report for {year}")
@@ -99,10 +99,11 @@ def entry_create(spec: EntryKindSpec, *, unit, year: int, cells: dict[str, str],
 @transaction.atomic
 def entry_update(spec: EntryKindSpec, entry: Entry, *, cells: dict[str, str], actor) -> EntryWritten:
     """Change an entry: `cells` are the columns sent, over the entry's current ones; raises EntryInvalid."""
-    module_report = ModuleReport.objects.select_for_update().select_related("report__unit").get(
+    module_report = ModuleReport.objects.select_for_update(of=("self",)).select_related("report__unit").get(
         pk=entry.module_report_id)
     unit, year = module_report.report.unit, module_report.report.year_id
-    values, warnings = single_row_values(spec, {**entry_cells(spec, entry), **cells}, unit=unit, year=year)
+    values, warnings = single_row_values(spec, {**entry_cells(spec, entry), **cells}, unit=unit, year=year,
+                                         replacing=entry.pk)
     for name, value in values.items():
         setattr(entry, name, value)
     reason = f"{spec.name} changed"
@@ -115,7 +116,8 @@ def entry_update(spec: EntryKindSpec, entry: Entry, *, cells: dict[str, str], ac
 
 @transaction.atomic
 def entry_delete(spec: EntryKindSpec, entry: Entry, *, actor) -> EntryWritten:
-    module_report = ModuleReport.objects.select_for_update().select_related("report").get(pk=entry.module_report_id)
+    module_report = (ModuleReport.objects.select_for_update(of=("self",)).select_related("report")
+                     .get(pk=entry.module_report_id))
     reason = f"{spec.name} deleted"
     emissions_delete(spec, [entry.pk])
     entry._history_user, entry._change_reason = actor, reason

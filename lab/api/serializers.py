@@ -100,7 +100,8 @@ class EntrySerializerBase(serializers.Serializer):
         cells = {**(entry_cells(self.spec, self.instance) if self.instance is not None else {}), **attrs}
         access, year = self.context["access"], self.context["year"]
         try:
-            _, self.warnings = single_row_values(self.spec, cells, unit=access.unit, year=year)
+            _, self.warnings = single_row_values(self.spec, cells, unit=access.unit, year=year,
+                                                 replacing=getattr(self.instance, "pk", None))
         except EntryInvalid as exc:
             raise serializers.ValidationError(invalid_as_field_errors(exc)) from None
         return attrs

@@ -71,6 +71,8 @@ def _kept_rows(model, ctx: RowContext, unit_ids: set[int]):
     rows = model.objects.filter(module_report__report__year_id=ctx.year, module_report__report__unit_id__in=unit_ids)
     if ctx.cache.get(PER_YEAR, True):
         rows = rows.exclude(source=EntrySource.CSV_MODULE_PER_YEAR)
+    if ctx.replacing is not None:
+        rows = rows.exclude(pk=ctx.replacing)
     return rows
 
 
