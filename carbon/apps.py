@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CarbonConfig(AppConfig):
     name = "carbon"
-    verbose_name = "Campaign years and reports"
+    verbose_name = _("Campaign years and reports")
 
     def ready(self):
         from carbon.jobs.handlers import import_handler

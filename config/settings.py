@@ -233,6 +233,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Zurich")
 USE_I18N = True
 USE_TZ = True
+# Numbers and dates follow the active language (always on since Django 5: "2,5" and "2 décembre 2025" in
+# French). No automatic thousands separator: plain integers (years, ids) would read "2 025"; totals ask for
+# grouping themselves (floatformat:"0g"). Form inputs get the CSV's plain values ("2.5"), never localized.
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"

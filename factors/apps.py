@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FactorsConfig(AppConfig):
     name = "factors"
-    verbose_name = "Emission factors and reference data"
+    verbose_name = _("Emission factors and reference data")
 
     def ready(self):
         from factors import importers  # noqa: F401  (registers the reference-data CSV kinds)

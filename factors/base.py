@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from infra.bulk import copy_history, copy_insert
 from infra.csvio import ColumnSpec, RowError, read_csv
@@ -26,7 +27,7 @@ class Factor(models.Model):
     """Abstract base of every factor kind: per year, with the stale flag of the last re-import."""
 
     year = models.PositiveSmallIntegerField(db_index=True)
-    is_stale = models.BooleanField(default=False, help_text="Missing from the latest import of this kind.")
+    is_stale = models.BooleanField(default=False, help_text=_("Missing from the latest import of this kind."))
     last_import_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,6 +11,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Concat
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 __all__ = ["BuildingRoom", "ExchangeRate", "Location", "TransportMode", "location_natural_key"]
@@ -40,14 +41,14 @@ class Location(models.Model):
 
     transport_mode = models.CharField(max_length=8, choices=TransportMode.choices)
     name = models.CharField(max_length=255)
-    iata_code = models.CharField("IATA code", max_length=3, blank=True, db_index=True)
-    country_code = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, upper case.")
+    iata_code = models.CharField(_("IATA code"), max_length=3, blank=True, db_index=True)
+    country_code = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2, upper case."))
     latitude = models.FloatField()
     longitude = models.FloatField()
     municipality = models.CharField(max_length=255, blank=True)
-    airport_size = models.CharField(max_length=32, blank=True, help_text="e.g. medium_airport, large_airport.")
+    airport_size = models.CharField(max_length=32, blank=True, help_text=_("e.g. medium_airport, large_airport."))
     continent = models.CharField(max_length=2, blank=True)
-    keywords = models.TextField(blank=True, help_text="Extra search terms.")
+    keywords = models.TextField(blank=True, help_text=_("Extra search terms."))
     natural_key = models.CharField(max_length=500, unique=True, editable=False)
     # What the autocomplete and the station matcher search: name, keywords and municipality folded by
     # `location_fold` (SQL, migration 0003: lower case, unaccented, punctuation → one space). A GENERATED
@@ -65,6 +66,8 @@ class Location(models.Model):
     history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
         ordering = ["transport_mode", "name"]
         indexes = [
             # Train entries resolve a station by (mode, country, folded name): factors.selectors.match_stations.
@@ -93,16 +96,18 @@ class Location(models.Model):
 class BuildingRoom(models.Model):
     """A room of the institution and its surface: building-room entries look their surface up by room name."""
 
-    building_location = models.CharField(max_length=64, help_text="Site, e.g. ECUBLENS.")
+    building_location = models.CharField(max_length=64, help_text=_("Site, e.g. ECUBLENS."))
     building_name = models.CharField(max_length=64, db_index=True)
     room_name = models.CharField(max_length=128, unique=True)
     room_type = models.CharField(max_length=64, null=True, blank=True)
-    room_surface_square_meter = models.FloatField("surface (m²)", null=True, blank=True,
-                                                  help_text="Empty when unknown.")
+    room_surface_square_meter = models.FloatField(_("surface (m²)"), null=True, blank=True,
+                                                  help_text=_("Empty when unknown."))
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("building room")
+        verbose_name_plural = _("building rooms")
         ordering = ["building_location", "building_name", "room_name"]
         constraints = [
             models.CheckConstraint(condition=Q(room_surface_square_meter__gte=0), name="building_room_surface_gte_0"),
@@ -119,12 +124,14 @@ class ExchangeRate(models.Model):
     """
 
     year = models.PositiveSmallIntegerField()
-    currency = models.CharField(max_length=3, help_text="ISO 4217, upper case.")
+    currency = models.CharField(max_length=3, help_text=_("ISO 4217, upper case."))
     units_per_eur = models.DecimalField(max_digits=20, decimal_places=10)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
         ordering = ["-year", "currency"]
         constraints = [
             models.UniqueConstraint(fields=["year", "currency"], name="exchange_rate_year_currency_unique"),

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ModulesConfig(AppConfig):
     name = "modules"
-    verbose_name = "Activity modules"
+    verbose_name = _("Activity modules")
 
     def ready(self):
         from infra.discovery import submodules

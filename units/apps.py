@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class UnitsConfig(AppConfig):
     name = "units"
-    verbose_name = "Organisation and people"
+    verbose_name = _("Organisation and people")
 
     def ready(self):
         from infra.importing import set_access_policy

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Func, Value
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -35,7 +37,7 @@ class Unit(models.Model):
 
     institutional_code = models.CharField(max_length=32, unique=True)
     institutional_id = models.CharField(
-        "cf", max_length=32, unique=True, null=True, blank=True, help_text="Cost centre (cf)."
+        _("cf"), max_length=32, unique=True, null=True, blank=True, help_text=_("Cost centre (cf).")
     )
     name = models.CharField(max_length=128, db_index=True)
     label_en = models.CharField(max_length=255, blank=True)
@@ -45,7 +47,7 @@ class Unit(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     path_institutional_code = models.TextField(
-        editable=False, db_index=True, help_text="Ancestor codes and own code, space-separated."
+        editable=False, db_index=True, help_text=_("Ancestor codes and own code, space-separated.")
     )
     path_institutional_id = models.TextField(editable=False, blank=True)
     path_name = models.TextField(editable=False)
@@ -56,6 +58,8 @@ class Unit(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
         ordering = ["path_name"]
         indexes = [GinIndex(PathTokens(), name="unit_path_tokens_gin")]
         constraints = [
@@ -77,6 +81,14 @@ class Unit(models.Model):
     @property
     def affiliations(self) -> list[str]:
         return self.path_name.split(" ") if self.path_name else []
+
+    @property
+    def label(self) -> str:
+        """The unit's full name in the active language: `label_fr` in French, else `label_en`; the other
+        language's when that one is empty, "" when the unit has neither (pages then show `name` alone)."""
+        french = (get_language() or "").startswith("fr")
+        first, second = (self.label_fr, self.label_en) if french else (self.label_en, self.label_fr)
+        return first or second
 
 
 class Provider(models.TextChoices):
@@ -107,7 +119,7 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Identity is (institutional_id, provider); email is contact data only."""
 
-    institutional_id = models.CharField(max_length=64, help_text="Subject at the provider, e.g. a SCIPER.")
+    institutional_id = models.CharField(max_length=64, help_text=_("Subject at the provider, e.g. a SCIPER."))
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OIDC)
     email = models.EmailField(blank=True)
     display_name = models.CharField(max_length=255, blank=True)
@@ -126,6 +138,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["email"]
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["display_name", "institutional_id"]
         constraints = [
             models.UniqueConstraint(fields=["institutional_id", "provider"], name="user_identity_unique"),
@@ -162,4 +176,5 @@ class UnitRoleGrant(UserObjectPermissionBase):
     history = HistoricalRecords()
 
     class Meta(UserObjectPermissionBase.Meta):
-        verbose_name = "role grant"
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")

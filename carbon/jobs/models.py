@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 __all__ = ["Job", "JobResult", "JobState", "JobType", "Pipeline", "PipelineStatus", "Worker"]
 
@@ -38,7 +39,7 @@ class JobType(models.TextChoices):
 class Pipeline(models.Model):
     """One user action (an upload, a recalculation) and the chain of jobs it caused."""
 
-    kind = models.CharField(max_length=64, help_text="What started it: the import kind or 'recalculate'.")
+    kind = models.CharField(max_length=64, help_text=_("What started it: the import kind or 'recalculate'."))
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PipelineStatus.choices, default=PipelineStatus.NOT_STARTED)
     expected_recalcs = models.PositiveIntegerField(default=0)
@@ -52,6 +53,8 @@ class Pipeline(models.Model):
     touched_module_reports = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -67,7 +70,7 @@ class Job(models.Model):
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="jobs")
     job_type = models.CharField(max_length=16, choices=JobType.choices)
-    kind = models.CharField(max_length=64, help_text="Import kind, or the entry kind recalculated.")
+    kind = models.CharField(max_length=64, help_text=_("Import kind, or the entry kind recalculated."))
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     unit_cf = models.CharField(max_length=32, blank=True)
     file = models.FileField(upload_to="uploads/%Y/%m/", blank=True)
@@ -89,7 +92,7 @@ class Job(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_per_second = models.FloatField(null=True, blank=True)
-    errors = models.JSONField(default=list, blank=True, help_text="Every row error: row, column, reason.")
+    errors = models.JSONField(default=list, blank=True, help_text=_("Every row error: row, column, reason."))
     warnings = models.JSONField(default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)
     status_history = models.JSONField(default=list, blank=True)
@@ -99,6 +102,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["pk"]
         constraints = [
             # One active recalculation per (entry kind, year): at most one waiting (later requests join
@@ -130,6 +135,8 @@ class Worker(models.Model):
     last_heartbeat_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         ordering = ["-last_heartbeat_at"]
 
     def __str__(self) -> str:

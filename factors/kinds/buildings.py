@@ -11,6 +11,7 @@ import re
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon.taxonomy import ROOM_TYPES
@@ -36,22 +37,24 @@ class BuildingRoomFactor(Factor):
     fallback), the emission factor of that energy, and how the heating is supplied."""
 
     building_name = models.CharField(max_length=64)
-    room_type = models.CharField(max_length=16, blank=True, help_text="Blank: any room type of the building.")
+    room_type = models.CharField(max_length=16, blank=True, help_text=_("Blank: any room type of the building."))
     heating_kwh_per_square_meter = _decimal_field()
     cooling_kwh_per_square_meter = _decimal_field()
     ventilation_kwh_per_square_meter = _decimal_field()
     lighting_kwh_per_square_meter = _decimal_field()
     ef_kg_co2eq_per_kwh = _decimal_field()
     energy_type = models.CharField(max_length=8, choices=[(t, t) for t in ENERGY_TYPES],
-                                   help_text="How the heating is supplied: it books heating as electric or thermal.")
+                                   help_text=_("How the heating is supplied: it books heating as electric or thermal."))
     conversion_factor = models.DecimalField(max_digits=18, decimal_places=8, default=1,
-                                            help_text="Multiplies the heating energy (e.g. heat-pump efficiency).")
+                                            help_text=_("Multiplies the heating energy (e.g. heat-pump efficiency)."))
 
     history = HistoricalRecords()
 
     VALUE_FIELDS = (*KWH_FIELDS, "ef_kg_co2eq_per_kwh", "energy_type", "conversion_factor")
 
     class Meta:
+        verbose_name = _("building room factor")
+        verbose_name_plural = _("building room factors")
         ordering = ["year", "building_name", "room_type"]
         constraints = [
             models.UniqueConstraint(fields=["year", "building_name", "room_type"], name="room_factor_identity"),
@@ -133,6 +136,8 @@ class EnergyCombustionFactor(Factor):
     VALUE_FIELDS = ("ef_kg_co2eq_per_unit", "unit")
 
     class Meta:
+        verbose_name = _("energy combustion factor")
+        verbose_name_plural = _("energy combustion factors")
         ordering = ["year", "name"]
         constraints = [
             models.UniqueConstraint(fields=["year", "name"], name="combustion_factor_identity"),
@@ -162,7 +167,7 @@ COMBUSTION_SPEC = FactorKindSpec(
 class EmbodiedEnergyFactor(Factor):
     """kg CO2-eq per m² of one construction/renovation category of a building (or of `default`)."""
 
-    building_name = models.CharField(max_length=64, help_text="'default' = buildings without rows of their own.")
+    building_name = models.CharField(max_length=64, help_text=_("'default' = buildings without rows of their own."))
     category = models.CharField(max_length=16, choices=[(c, c) for c in EMBODIED_CATEGORIES])
     ef_kgco2eq_per_m2 = _decimal_field()
 
@@ -171,6 +176,8 @@ class EmbodiedEnergyFactor(Factor):
     VALUE_FIELDS = ("ef_kgco2eq_per_m2", "category")
 
     class Meta:
+        verbose_name = _("embodied energy factor")
+        verbose_name_plural = _("embodied energy factors")
         ordering = ["year", "building_name", "category"]
         constraints = [
             models.UniqueConstraint(fields=["year", "building_name", "category"], name="embodied_factor_identity"),

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.base import Factor, FactorKindSpec, non_negative
@@ -50,8 +51,8 @@ class EquipmentFactor(Factor):
     sub_class = models.CharField(max_length=128, blank=True)
     active_power_w = models.DecimalField(max_digits=14, decimal_places=4, validators=non_negative())
     standby_power_w = models.DecimalField(max_digits=14, decimal_places=4, validators=non_negative())
-    active_usage_hours_per_week = hours_field("Default when an entry leaves it empty.")
-    standby_usage_hours_per_week = hours_field("Default when an entry leaves it empty.")
+    active_usage_hours_per_week = hours_field(_("Default when an entry leaves it empty."))
+    standby_usage_hours_per_week = hours_field(_("Default when an entry leaves it empty."))
     ef_kg_co2eq_per_kwh = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
 
     history = HistoricalRecords()
@@ -59,6 +60,8 @@ class EquipmentFactor(Factor):
     VALUE_FIELDS = ("active_power_w", "standby_power_w", *HOUR_FIELDS, "ef_kg_co2eq_per_kwh")
 
     class Meta:
+        verbose_name = _("equipment factor")
+        verbose_name_plural = _("equipment factors")
         ordering = ["year", "equipment_category", "equipment_class", "sub_class"]
         constraints = [
             models.UniqueConstraint(fields=["year", "equipment_category", "equipment_class", "sub_class"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
@@ -40,7 +41,7 @@ class ExternalCloudFactor(Factor):
 
     service_type = models.CharField(max_length=16, choices=[(s, s) for s in SERVICE_TYPES])
     provider = models.CharField(max_length=64)
-    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217, upper case.")
+    currency = models.CharField(max_length=3, default="EUR", help_text=_("ISO 4217, upper case."))
     ef_kg_co2eq_per_currency = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
 
     history = HistoricalRecords()
@@ -48,6 +49,8 @@ class ExternalCloudFactor(Factor):
     VALUE_FIELDS = ("ef_kg_co2eq_per_currency", "currency")
 
     class Meta:
+        verbose_name = _("external cloud factor")
+        verbose_name_plural = _("external cloud factors")
         ordering = ["year", "service_type", "provider"]
         constraints = [
             models.UniqueConstraint(fields=["year", "service_type", "provider"], name="external_cloud_factor_identity"),
@@ -69,13 +72,15 @@ class ExternalAIFactor(Factor):
     provider = models.CharField(max_length=128)
     usage_type = models.CharField(max_length=64)
     ef_kg_co2eq_per_request = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative(),
-                                                  help_text="Grams CO2-eq per request (reference unit).")
+                                                  help_text=_("Grams CO2-eq per request (reference unit)."))
 
     history = HistoricalRecords()
 
     VALUE_FIELDS = ("ef_kg_co2eq_per_request",)
 
     class Meta:
+        verbose_name = _("external AI factor")
+        verbose_name_plural = _("external AI factors")
         ordering = ["year", "provider", "usage_type"]
         constraints = [
             models.UniqueConstraint(fields=["year", "provider", "usage_type"], name="external_ai_factor_identity"),

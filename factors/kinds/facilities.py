@@ -13,6 +13,7 @@ entry would not know which to use. Ids are matched exactly (they are cfs or code
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.base import Factor, FactorKindSpec, non_negative
@@ -36,17 +37,19 @@ def _share() -> models.DecimalField:
 class ResearchFacilityFactor(Factor):
     """One shared research facility: its unit of use, its total use and the kg its use shares out."""
 
-    researchfacility_id = models.CharField("facility id (cf)", max_length=64)
-    researchfacility_name = models.CharField("facility name", max_length=255, blank=True)
-    use_unit = models.CharField(max_length=32, help_text="e.g. hours, CHF. Entries must use the same unit.")
+    researchfacility_id = models.CharField(_("facility id (cf)"), max_length=64)
+    researchfacility_name = models.CharField(_("facility name"), max_length=255, blank=True)
+    use_unit = models.CharField(max_length=32, help_text=_("e.g. hours, CHF. Entries must use the same unit."))
     total_use = _amount()
-    kg_co2eq_sum = _amount("kg CO2-eq to share", null=True)
+    kg_co2eq_sum = _amount(_("kg CO2-eq to share"), null=True)
 
     history = HistoricalRecords()
 
     VALUE_FIELDS = ("researchfacility_name", "use_unit", "total_use", "kg_co2eq_sum")
 
     class Meta:
+        verbose_name = _("research facility factor")
+        verbose_name_plural = _("research facility factors")
         ordering = ["year", "researchfacility_id"]
         constraints = [
             models.UniqueConstraint(fields=["year", "researchfacility_id"], name="research_facility_factor_identity"),
@@ -61,10 +64,10 @@ class ResearchFacilityFactor(Factor):
 class AnimalFacilityFactor(Factor):
     """One animal facility (mice or fish): for each source, the animals' share and the source's kg."""
 
-    researchfacility_id = models.CharField("facility id (cf)", max_length=64)
-    researchfacility_name = models.CharField("facility name", max_length=255, blank=True)
-    researchfacility_type = models.CharField("animal type", max_length=8, choices=[(t, t) for t in ANIMAL_TYPES])
-    use_unit = models.CharField(max_length=32, help_text="e.g. housings. Entries must use the same unit.")
+    researchfacility_id = models.CharField(_("facility id (cf)"), max_length=64)
+    researchfacility_name = models.CharField(_("facility name"), max_length=255, blank=True)
+    researchfacility_type = models.CharField(_("animal type"), max_length=8, choices=[(t, t) for t in ANIMAL_TYPES])
+    use_unit = models.CharField(max_length=32, help_text=_("e.g. housings. Entries must use the same unit."))
     total_use = _amount()
     processemissions_share = _share()
     building_energycombustions_share = _share()
@@ -85,6 +88,8 @@ class AnimalFacilityFactor(Factor):
                     *(f"kg_co2eq_sum_{s}" for s in ANIMAL_SOURCES))
 
     class Meta:
+        verbose_name = _("animal facility factor")
+        verbose_name_plural = _("animal facility factors")
         ordering = ["year", "researchfacility_id", "researchfacility_type"]
         constraints = [
             models.UniqueConstraint(fields=["year", "researchfacility_id", "researchfacility_type"],

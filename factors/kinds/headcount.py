@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
@@ -29,7 +30,7 @@ class HeadcountFactor(Factor):
     headcount_category = models.CharField(max_length=16, choices=[(c, c) for c in HEADCOUNT_CATEGORIES])
     headcount_class = models.CharField(max_length=64, blank=True)
     headcount_subclass = models.CharField(max_length=64, blank=True)
-    unit = models.CharField(max_length=UNIT_MAX_LENGTH, blank=True, help_text="Empty: kg (food, waste), km.")
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH, blank=True, help_text=_("Empty: kg (food, waste), km."))
     number_of_unit_per_fte = models.DecimalField(max_digits=18, decimal_places=6, validators=non_negative())
     ef_kg_co2eq_per_unit = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
 
@@ -64,14 +65,16 @@ class MemberFactor(HeadcountFactor):
     history = HistoricalRecords()
 
     class Meta(HeadcountFactor.Meta):
-        verbose_name = "member factor"
+        verbose_name = _("member factor")
+        verbose_name_plural = _("member factors")
 
 
 class StudentFactor(HeadcountFactor):
     history = HistoricalRecords()
 
     class Meta(HeadcountFactor.Meta):
-        verbose_name = "student factor"
+        verbose_name = _("student factor")
+        verbose_name_plural = _("student factors")
 
 
 # ------------------------------------------------------------------------------------------ parsing

@@ -1,6 +1,7 @@
 """Process-emission factors: the global warming potential of a released gas (kg CO2-eq per unit)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.base import Factor, FactorKindSpec, non_negative
@@ -22,6 +23,8 @@ class ProcessEmissionFactor(Factor):
     VALUE_FIELDS = ("ef_kg_co2eq_per_unit", "unit")
 
     class Meta:
+        verbose_name = _("process emission factor")
+        verbose_name_plural = _("process emission factors")
         ordering = ["year", "category", "subcategory"]
         constraints = [
             models.UniqueConstraint(fields=["year", "category", "subcategory"], name="process_factor_identity"),

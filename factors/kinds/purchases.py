@@ -13,6 +13,7 @@ import re
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon import taxonomy
@@ -68,8 +69,8 @@ class PurchaseFactor(Factor):
     purchase_institutional_code = models.CharField(max_length=64)
     purchase_institutional_description = models.CharField(max_length=255, blank=True)
     purchase_additional_code = models.CharField(max_length=32, blank=True,
-                                                help_text="Empty = the code's average row.")
-    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217, upper case.")
+                                                help_text=_("Empty = the code's average row."))
+    currency = models.CharField(max_length=3, default="EUR", help_text=_("ISO 4217, upper case."))
     ef_kg_co2eq_per_currency = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
 
     history = HistoricalRecords()
@@ -77,6 +78,8 @@ class PurchaseFactor(Factor):
     VALUE_FIELDS = ("ef_kg_co2eq_per_currency", "currency")
 
     class Meta:
+        verbose_name = _("purchase factor")
+        verbose_name_plural = _("purchase factors")
         ordering = ["year", "purchase_institutional_code", "purchase_additional_code"]
         constraints = [
             models.UniqueConstraint(fields=["year", "purchase_institutional_code", "purchase_additional_code"],
@@ -104,6 +107,8 @@ class AdditionalPurchaseFactor(Factor):
     VALUE_FIELDS = ("ef_kg_co2eq_per_kg",)
 
     class Meta:
+        verbose_name = _("additional purchase factor")
+        verbose_name_plural = _("additional purchase factors")
         ordering = ["year", "name"]
         constraints = [
             models.UniqueConstraint(fields=["year", "name"], name="additional_purchase_factor_identity"),

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.base import Factor, FactorKindSpec, non_negative
@@ -27,21 +28,23 @@ TRAIN_CABIN_CLASSES = ("first", "second")
 class PlaneFactor(Factor):
     """kg CO2-eq per km for one cabin class in one haul band of one year, with the band's bounds."""
 
-    category = models.CharField("haul band", max_length=64, help_text="e.g. short_to_medium_haul.")
+    category = models.CharField(_("haul band"), max_length=64, help_text=_("e.g. short_to_medium_haul."))
     cabin_class = models.CharField(max_length=16, choices=[(c, c) for c in PLANE_CABIN_CLASSES])
     ef_kg_co2eq_per_km = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
     rfi_adjustment = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal(1),
-                                         help_text="Radiative forcing index; multiplies kg, never the km.")
+                                         help_text=_("Radiative forcing index; multiplies kg, never the km."))
     min_distance = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0),
-                                       validators=non_negative(), help_text="km, inclusive.")
+                                       validators=non_negative(), help_text=_("km, inclusive."))
     max_distance = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
-                                       help_text="km, exclusive; empty = no upper bound.")
+                                       help_text=_("km, exclusive; empty = no upper bound."))
 
     history = HistoricalRecords()
 
     VALUE_FIELDS = ("category", "ef_kg_co2eq_per_km", "rfi_adjustment", "min_distance", "max_distance")
 
     class Meta:
+        verbose_name = _("plane factor")
+        verbose_name_plural = _("plane factors")
         ordering = ["year", "min_distance", "category", "cabin_class"]
         constraints = [
             models.UniqueConstraint(fields=["year", "category", "cabin_class"], name="plane_factor_identity"),
@@ -92,7 +95,7 @@ class PlaneFactorIndex:
 class TrainFactor(Factor):
     """kg CO2-eq per km of train travel in one country (or `RoW`, the fallback) for one year."""
 
-    country_code = models.CharField(max_length=3, help_text="ISO 3166-1 alpha-2, or RoW for the rest of the world.")
+    country_code = models.CharField(max_length=3, help_text=_("ISO 3166-1 alpha-2, or RoW for the rest of the world."))
     ef_kg_co2eq_per_km = models.DecimalField(max_digits=18, decimal_places=8, validators=non_negative())
 
     history = HistoricalRecords()
@@ -100,6 +103,8 @@ class TrainFactor(Factor):
     VALUE_FIELDS = ("country_code", "ef_kg_co2eq_per_km")
 
     class Meta:
+        verbose_name = _("train factor")
+        verbose_name_plural = _("train factors")
         ordering = ["year", "country_code"]
         constraints = [
             models.UniqueConstraint(fields=["year", "country_code"], name="train_factor_identity"),

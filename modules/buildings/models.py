@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon.taxonomy import ROOM_TYPES
@@ -21,7 +22,7 @@ class BuildingRoomEntry(Entry):
     building_name = models.CharField(max_length=64)
     room_name = models.CharField(max_length=128)
     room_type = models.CharField(max_length=16, blank=True, choices=[(t, t) for t in ROOM_TYPES],
-                                 help_text="Blank: booked under miscellaneous, with the building's fallback factor.")
+                                 help_text=_("Blank: booked under miscellaneous, with the building's fallback factor."))
     room_allocation_ratio = models.DecimalField(max_digits=7, decimal_places=6, default=1,
                                                 validators=[MinValueValidator(0), MaxValueValidator(1)])
     room = models.ForeignKey("factors.BuildingRoom", null=True, blank=True, on_delete=models.SET_NULL,
@@ -30,6 +31,8 @@ class BuildingRoomEntry(Entry):
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("building room entry")
+        verbose_name_plural = _("building room entries")
         # Entry.Meta's index name would be 32 characters for this class (Django allows 30).
         indexes = [models.Index(fields=["module_report", "source"], name="buildingroom_mr_src")]
         constraints = [
@@ -48,13 +51,15 @@ class BuildingRoomEntry(Entry):
 class EnergyCombustion(Entry):
     """A quantity of fuel burnt on site in a year (e.g. 1000 kWh of natural gas)."""
 
-    name = models.CharField(max_length=128, help_text="The fuel, matched to a factor name (e.g. natural_gas).")
+    name = models.CharField(max_length=128, help_text=_("The fuel, matched to a factor name (e.g. natural_gas)."))
     unit = models.CharField(max_length=32, blank=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("energy combustion")
+        verbose_name_plural = _("energy combustion")
         indexes = [models.Index(fields=["module_report", "source"], name="energycombustion_mr_src")]  # as above
         constraints = [
             *Entry.Meta.constraints,

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.kinds.external import SERVICE_TYPES
@@ -18,11 +19,13 @@ class ExternalCloud(Entry):
     service_type = models.CharField(max_length=16, choices=[(s, s) for s in SERVICE_TYPES])
     provider = models.CharField(max_length=64)
     spent_amount = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
-    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217, upper case.")
+    currency = models.CharField(max_length=3, default="EUR", help_text=_("ISO 4217, upper case."))
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("external cloud service")
+        verbose_name_plural = _("external cloud services")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=Q(service_type__in=SERVICE_TYPES), name="external_cloud_service_valid"),
@@ -46,6 +49,8 @@ class ExternalAI(Entry):
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("external AI service")
+        verbose_name_plural = _("external AI services")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=Q(requests_per_user_per_day__in=REQUEST_BUCKETS),

@@ -1,5 +1,6 @@
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.kinds.facilities import ANIMAL_TYPES
@@ -9,10 +10,10 @@ from modules.base import Entry
 class FacilityUse(Entry):
     """What both facility kinds record: which facility, and how much of it the unit used."""
 
-    researchfacility_id = models.CharField("facility id (cf)", max_length=64)
-    researchfacility_name = models.CharField("facility name", max_length=255)
+    researchfacility_id = models.CharField(_("facility id (cf)"), max_length=64)
+    researchfacility_name = models.CharField(_("facility name"), max_length=255)
     use = models.DecimalField(max_digits=20, decimal_places=6, validators=[MinValueValidator(0)])
-    use_unit = models.CharField(max_length=32, help_text="Must be the facility factor's unit (e.g. hours).")
+    use_unit = models.CharField(max_length=32, help_text=_("Must be the facility factor's unit (e.g. hours)."))
 
     class Meta(Entry.Meta):
         abstract = True
@@ -36,18 +37,20 @@ class ResearchFacilityUse(FacilityUse):
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(FacilityUse.Meta):
-        verbose_name = "research facility use"
+        verbose_name = _("research facility use")
+        verbose_name_plural = _("research facility uses")
 
 
 class AnimalFacilityUse(FacilityUse):
     """A unit's use of an animal facility (mice or fish), e.g. in housings."""
 
-    researchfacility_type = models.CharField("animal type", max_length=8, choices=[(t, t) for t in ANIMAL_TYPES])
+    researchfacility_type = models.CharField(_("animal type"), max_length=8, choices=[(t, t) for t in ANIMAL_TYPES])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(FacilityUse.Meta):
-        verbose_name = "animal facility use"
+        verbose_name = _("animal facility use")
+        verbose_name_plural = _("animal facility uses")
         constraints = [
             *FacilityUse.Meta.constraints,
             models.CheckConstraint(condition=models.Q(researchfacility_type__in=ANIMAL_TYPES),

@@ -1,5 +1,6 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from modules.base import Entry
@@ -22,14 +23,16 @@ class Member(Entry):
     """One person of the unit's headcount for the year, with their full-time equivalent."""
 
     name = models.CharField(max_length=255)
-    sius_code = models.PositiveSmallIntegerField("SIUS code", choices=SiusCode.choices)
-    user_institutional_id = models.CharField("SCIPER", max_length=64)
-    fte = models.DecimalField("FTE", max_digits=7, decimal_places=6,
+    sius_code = models.PositiveSmallIntegerField(_("SIUS code"), choices=SiusCode.choices)
+    user_institutional_id = models.CharField(_("SCIPER"), max_length=64)
+    fte = models.DecimalField(_("FTE"), max_digits=7, decimal_places=6,
                               validators=[MinValueValidator(0), MaxValueValidator(1)])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
         ordering = ["name"]
         constraints = [
             *Entry.Meta.constraints,
@@ -50,11 +53,13 @@ class Member(Entry):
 class Student(Entry):
     """The unit's students for the year as one total FTE (no upper bound: many part-time students)."""
 
-    fte = models.DecimalField("FTE", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)])
+    fte = models.DecimalField(_("FTE"), max_digits=12, decimal_places=6, validators=[MinValueValidator(0)])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
         constraints = [
             *Entry.Meta.constraints,
             models.UniqueConstraint(fields=["module_report"], name="student_one_row_per_module"),

@@ -1,5 +1,6 @@
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from modules.base import Entry
@@ -15,6 +16,8 @@ class ProcessEmission(Entry):
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("process emission")
+        verbose_name_plural = _("process emissions")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=models.Q(quantity__gte=0), name="process_quantity_ge_0"),

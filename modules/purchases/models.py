@@ -1,6 +1,7 @@
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.kinds.purchases import PURCHASE_CATEGORIES
@@ -16,7 +17,7 @@ class Purchase(Entry):
     quantity = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True,
                                    validators=[MinValueValidator(0)])
     total_spent_amount = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
-    currency = models.CharField(max_length=3, default="CHF", help_text="ISO 4217, upper case.")
+    currency = models.CharField(max_length=3, default="CHF", help_text=_("ISO 4217, upper case."))
     purchase_institutional_code = models.CharField(max_length=64)
     purchase_institutional_description = models.CharField(max_length=255, blank=True)
     purchase_additional_code = models.CharField(max_length=32, blank=True)
@@ -24,6 +25,8 @@ class Purchase(Entry):
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=Q(purchase_category__in=PURCHASE_CATEGORIES),
@@ -46,11 +49,13 @@ class AdditionalPurchase(Entry):
     unit = models.CharField(max_length=32)
     annual_consumption = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
     coef_to_kg = models.DecimalField(max_digits=18, decimal_places=8, validators=[MinValueValidator(0)],
-                                     help_text="kg per unit (e.g. 0.8 for litres of liquid nitrogen).")
+                                     help_text=_("kg per unit (e.g. 0.8 for litres of liquid nitrogen)."))
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("additional purchase")
+        verbose_name_plural = _("additional purchases")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=~Q(name="") & ~Q(unit=""), name="additional_purchase_text_set"),

@@ -11,6 +11,7 @@ entered stays, so nothing typed is lost and a re-import resolves it again.
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factors.kinds.travel import PLANE_CABIN_CLASSES, TRAIN_CABIN_CLASSES
@@ -29,12 +30,12 @@ def _location(mode: str, help_text: str) -> models.ForeignKey:
 class Trip(Entry):
     """What plane and train trips share: the traveller, the date, how many times, and the distance."""
 
-    user_institutional_id = models.CharField("traveller", max_length=64,
-                                             help_text="Institutional id (SCIPER) of the person who travelled.")
+    user_institutional_id = models.CharField(_("traveller"), max_length=64,
+                                             help_text=_("Institutional id (SCIPER) of the person who travelled."))
     departure_date = models.DateField(null=True, blank=True)
     number_of_trips = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     distance_km = models.PositiveIntegerField(null=True, blank=True, editable=False,
-                                              help_text="One trip's km, computed from the locations (display).")
+                                              help_text=_("One trip's km, computed from the locations (display)."))
 
     class Meta(Entry.Meta):
         abstract = True
@@ -43,15 +44,17 @@ class Trip(Entry):
 class PlaneTrip(Trip):
     """One flight (origin → destination), possibly taken several times, in one cabin class."""
 
-    origin_iata = models.CharField("origin IATA code", max_length=3, validators=[IATA_VALIDATOR])
-    destination_iata = models.CharField("destination IATA code", max_length=3, validators=[IATA_VALIDATOR])
-    origin = _location(TransportMode.PLANE, "The airport of origin_iata; empty when the code is unknown.")
-    destination = _location(TransportMode.PLANE, "The airport of destination_iata; empty when unknown.")
+    origin_iata = models.CharField(_("origin IATA code"), max_length=3, validators=[IATA_VALIDATOR])
+    destination_iata = models.CharField(_("destination IATA code"), max_length=3, validators=[IATA_VALIDATOR])
+    origin = _location(TransportMode.PLANE, _("The airport of origin_iata; empty when the code is unknown."))
+    destination = _location(TransportMode.PLANE, _("The airport of destination_iata; empty when unknown."))
     cabin_class = models.CharField(max_length=16, choices=[(c, c) for c in PLANE_CABIN_CLASSES])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("plane trip")
+        verbose_name_plural = _("plane trips")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=Q(origin_iata__regex=r"^[A-Z]{3}$"), name="plane_origin_iata_format"),
@@ -73,13 +76,15 @@ class TrainTrip(Trip):
     origin_country_code = models.CharField(max_length=2, validators=[COUNTRY_VALIDATOR])
     destination_name = models.CharField(max_length=255)
     destination_country_code = models.CharField(max_length=2, validators=[COUNTRY_VALIDATOR])
-    origin = _location(TransportMode.TRAIN, "The station of origin_name; empty when no station has that name.")
-    destination = _location(TransportMode.TRAIN, "The station of destination_name; empty when unknown.")
+    origin = _location(TransportMode.TRAIN, _("The station of origin_name; empty when no station has that name."))
+    destination = _location(TransportMode.TRAIN, _("The station of destination_name; empty when unknown."))
     cabin_class = models.CharField(max_length=16, choices=[(c, c) for c in TRAIN_CABIN_CLASSES])
 
     history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
 
     class Meta(Entry.Meta):
+        verbose_name = _("train trip")
+        verbose_name_plural = _("train trips")
         constraints = [
             *Entry.Meta.constraints,
             models.CheckConstraint(condition=~Q(origin_name=""), name="train_origin_name_not_empty"),
