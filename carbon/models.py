@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from carbon.taxonomy import Module, entry_kind, entry_kind_choices
@@ -42,7 +43,7 @@ class YearConfiguration(models.Model):
 
     year = models.PositiveSmallIntegerField(primary_key=True, validators=[MinValueValidator(2000),
                                                                         MaxValueValidator(2100)])
-    is_started = models.BooleanField("open for users", default=False)
+    is_started = models.BooleanField(_("open for users"), default=False)
     configuration_completed = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,7 +51,8 @@ class YearConfiguration(models.Model):
 
     class Meta:
         ordering = ["-year"]
-        verbose_name = "year"
+        verbose_name = _("year")
+        verbose_name_plural = _("years")
 
     def __str__(self) -> str:
         return str(self.year)
@@ -68,6 +70,8 @@ class ModuleSetting(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("module setting")
+        verbose_name_plural = _("module settings")
         ordering = ["year", "module"]
         constraints = [models.UniqueConstraint(fields=["year", "module"], name="module_setting_unique")]
 
@@ -83,13 +87,15 @@ class SubmoduleSetting(models.Model):
     enabled = models.BooleanField(default=True)
     threshold = models.DecimalField(
         max_digits=14, decimal_places=3, null=True, blank=True,
-        help_text="kg CO2-eq; an entry above it is highlighted. Empty = never highlighted.",
+        help_text=_("kg CO2-eq; an entry above it is highlighted. Empty = never highlighted."),
     )
     inputs_deactivated = models.BooleanField(default=False)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("submodule setting")
+        verbose_name_plural = _("submodule settings")
         ordering = ["year", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["year", "kind"], name="submodule_setting_unique"),
@@ -123,12 +129,14 @@ class ReductionObjective(models.Model):
     reference_year = models.PositiveSmallIntegerField()
     reduction_percentage = models.DecimalField(
         max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Between 0 and 1 (0.5 = halve the reference year's emissions).",
+        help_text=_("Between 0 and 1 (0.5 = halve the reference year's emissions)."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("reduction objective")
+        verbose_name_plural = _("reduction objectives")
         ordering = ["year", "target_year"]
         constraints = [
             models.CheckConstraint(
@@ -158,6 +166,8 @@ class CarbonReport(models.Model):
     history = HistoricalRecords(excluded_fields=["stats", "stats_computed_at"])
 
     class Meta:
+        verbose_name = _("carbon report")
+        verbose_name_plural = _("carbon reports")
         ordering = ["-year", "unit__path_name"]
         constraints = [models.UniqueConstraint(fields=["unit", "year"], name="one_report_per_unit_year")]
 
@@ -202,6 +212,8 @@ class ModuleReport(models.Model):
     history = HistoricalRecords(excluded_fields=["stats", "stats_computed_at", "updated_at"])
 
     class Meta:
+        verbose_name = _("module report")
+        verbose_name_plural = _("module reports")
         ordering = ["report", "module"]
         constraints = [models.UniqueConstraint(fields=["report", "module"], name="one_module_report_per_module")]
         indexes = [models.Index(fields=["report", "module", "status"])]
@@ -227,7 +239,7 @@ class Emission(models.Model):
     scope = models.PositiveSmallIntegerField()
     kg_co2eq = models.DecimalField(max_digits=20, decimal_places=6)
     quantity = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True,
-                                   help_text="Physical quantity: km for travel and commuting, kg for food/waste.")
+                                   help_text=_("Physical quantity: km for travel and commuting, kg for food/waste."))
     quantity_unit = models.CharField(max_length=16, blank=True)
     factor_id = models.BigIntegerField(null=True, blank=True)
     factor_values = models.JSONField(default=dict, blank=True)
@@ -235,9 +247,14 @@ class Emission(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("emission")
+        verbose_name_plural = _("emissions")
         indexes = [
             models.Index(fields=["kind", "entry_id"]),
-            models.Index(fields=["module_report", "emission_type"]),
+            # Covering: statistics and results sum kg and quantity per module report and leaf from the index
+            # alone (a lab's rows are scattered over the table's pages).
+            models.Index(fields=["module_report", "emission_type"], include=["kg_co2eq", "quantity"],
+                         name="emission_report_type_cover"),
             models.Index(fields=["year", "unit"]),
         ]
         constraints = [
@@ -261,7 +278,7 @@ class RecalculationState(models.Model):
     """
 
     year = models.PositiveSmallIntegerField()
-    kind = models.CharField(max_length=64, help_text="Entry kind (CSV name).")
+    kind = models.CharField(max_length=64, help_text=_("Entry kind (CSV name)."))
     factors_changed_at = models.DateTimeField(null=True, blank=True)
     recalculated_at = models.DateTimeField(null=True, blank=True)
     entries_recalculated = models.PositiveIntegerField(default=0)
@@ -269,6 +286,8 @@ class RecalculationState(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("recalculation state")
+        verbose_name_plural = _("recalculation states")
         ordering = ["-year", "kind"]
         constraints = [models.UniqueConstraint(fields=["year", "kind"], name="one_recalc_state_per_year_kind")]
 
