@@ -117,6 +117,7 @@ def _base(description: str, width: int = 560) -> dict:
             # The page gives the picture its name (role="img", aria-label) and its data as a table; Vega's own
             # English ARIA descriptions of every mark would only add noise.
             "aria": False,
+            "mark": {"aria": False},  # else each mark group keeps an unnamed role="graphics-symbol" (axe)
             "font": _FONT,
             "axis": {"labelColor": INK, "titleColor": INK, "domainColor": INK, "tickColor": INK,
                      "labelFontSize": 12, "titleFontSize": 12, "titleFontWeight": "normal"},
