@@ -34,3 +34,5 @@ urlpatterns = [
 # Always routed, so the URLconf does not depend on import-time settings (the e2e test turns OIDC on with
 # the `settings` fixture); the login views refuse while OIDC is off (units.auth.OIDCAuthenticateView).
 urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
+
+handler404 = "config.views.page_not_found"

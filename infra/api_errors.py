@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-__all__ = ["document_error_responses", "exception_handler"]
+__all__ = ["document_error_responses", "document_path_converters", "exception_handler"]
 
 INVALID_DETAIL = "The request has errors: see `errors`, by field."
 
@@ -50,14 +50,33 @@ ERROR_RESPONSES = {
 
 def document_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: the error shape as a component, and each operation's 4xx that
-    its own declaration leaves out — 403 everywhere, 404 where the path has parameters, 400 for writes."""
+    its own declaration leaves out — 403 everywhere, 404 where the path has parameters, 400 wherever the
+    request carries input (a body or parameters)."""
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
     reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
-            codes = ["403"] + (["404"] if "{" in path else []) + (["400"] if method != "get" else [])
+            has_input = method != "get" or bool(operation.get("parameters"))
+            codes = ["403"] + (["404"] if "{" in path else []) + (["400"] if has_input else [])
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(code, {"description": ERROR_RESPONSES[code],
                                             "content": {"application/json": {"schema": reference}}})
+            operation["responses"] = dict(sorted(responses.items()))
+    return result
+
+
+def document_path_converters(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a path parameter says what its Django converter matches — `<int:>`
+    digits only (minimum 0), `<str:>` no slash — since a value outside that reaches no API view at all."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "path":
+                    continue
+                if schema.get("type") == "integer":
+                    schema.setdefault("minimum", 0)
+                elif schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("pattern", "^[^/]+$")
     return result

@@ -23,7 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, BinaryIO
 
 __all__ = [
-    "ISSUE_HEADER", "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError", "RowWarning",
+    "ISSUE_HEADER", "NUL_NOT_ALLOWED", "CellError", "ColumnSpec", "CsvFileError", "CsvReader", "CsvRow", "RowError",
+    "RowWarning",
     "formula_error", "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date",
     "parse_decimal",
     "parse_int", "parse_text", "decimal_cell", "text_cell", "read_csv", "sanitize_cell_for_export", "write_csv",
@@ -585,9 +586,15 @@ def is_formula_injection(text: object) -> bool:
     return stripped[0] in _DANGEROUS_FIRST and not _NUMBER_RE.fullmatch(stripped.rstrip(" "))
 
 
+NUL_NOT_ALLOWED = "a NUL character is not allowed"  # PostgreSQL text cannot hold one
+
+
 def formula_error(number: int, values: dict[str, str]) -> RowError | None:
-    """Imports refuse cells a spreadsheet would run as a formula (a lone '-' means "unknown")."""
+    """Imports refuse cells a spreadsheet would run as a formula (a lone '-' means "unknown"), and NUL
+    characters, which no text column can store."""
     for name, text in values.items():
+        if text and "\x00" in text:
+            return RowError(number, name, NUL_NOT_ALLOWED)
         if text and text != "-" and is_formula_injection(text):
             return RowError(number, name, f"'{text[:20]}' looks like a spreadsheet formula "
                                           f"(starts with '{text[0]}'); formulas are not accepted")

@@ -39,7 +39,7 @@ def filtered_rows(spec: EntryKindSpec, rows: QuerySet, params, prefix: str = "")
     """`params` (a QueryDict) with optional `prefix`: `<column>=` exact on text columns, `source=`, `search=`
     over the text columns, `ordering=` (a column, '-' for descending; anything else: by id)."""
     def param(name: str) -> str:
-        return (params.get(prefix + name) or "").strip()
+        return (params.get(prefix + name) or "").replace("\x00", "").strip()  # no text column holds a NUL
 
     for column in text_columns(spec):
         if param(column):

@@ -252,3 +252,25 @@ def test_a_unit_upload_is_checked_then_queued_and_its_errors_come_as_csv(client,
     assert client.get(f"/api/v1/jobs/{job.pk}/errors.csv").status_code == 404  # not their job
     refused = client.post(url("plane") + "upload/", {"file": SimpleUploadedFile("p.csv", b"x")})
     assert refused.status_code == 403
+
+
+def test_an_unknown_api_address_answers_in_the_api_shape(client, principal):
+    client.force_login(principal)
+    response = client.get("/api/v1/jobs/-1/")
+    assert response.status_code == 404 and response.json() == {"code": "not_found", "detail": "Not found."}
+    assert client.get("/no-such-page/").status_code == 404
+
+
+def test_a_nul_character_is_refused_in_a_csv_cell_and_a_json_cell_alike(client, principal, tmp_path, capsys):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        import_csv(tmp_path, "process_emission", "category,quantity,note\nCO2,1,a\x00b\n", "--year", "2025",
+                   "--unit", CF)
+    assert "row 1, column note: a NUL character is not allowed" in capsys.readouterr().out
+    client.force_login(principal)
+    response = client.post(url("process_emission"), {"category": "CO2", "quantity": 1, "note": "a\x00b"},
+                           content_type="application/json")
+    assert response.json()["errors"]["note"] == ["a NUL character is not allowed"]
+    assert client.get(f"/labs/{CF}/2025/process_emissions/?process_emission-search=a%00b").status_code == 200
+    assert not PROCESS.objects.exists()

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from infra.csvio import NUL_NOT_ALLOWED
 from modules.base import EntrySource
 from modules.registry import KINDS, EntryKindSpec
 from modules.rows import OVERRIDE_COLUMN, EntryInvalid, entry_cells, single_row_values
@@ -26,7 +27,8 @@ class CellField(serializers.Field):
     """One cell of the CSV contract. In: a text or a number (as a CSV cell would hold it), null = empty.
     Out: the stored value, numbers as decimal strings (exact), dates in ISO 8601."""
 
-    default_error_messages = {"type": "a text or a number is expected"}
+    default_error_messages = {"type": "a text or a number is expected",
+                              "nul": NUL_NOT_ALLOWED}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -36,6 +38,8 @@ class CellField(serializers.Field):
     def to_internal_value(self, data) -> str:
         if isinstance(data, bool) or not isinstance(data, (str, int, float, Decimal)):
             self.fail("type")
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("nul")
         return data if isinstance(data, str) else format(Decimal(str(data)), "f")
 
     def validate_empty_values(self, data):

@@ -12,7 +12,15 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
@@ -24,6 +32,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from carbon.models import CarbonReport
 from carbon.taxonomy import Module
+from infra.csvio import NUL_NOT_ALLOWED
 from lab.access import LabAccess, lab_access, lab_report, lab_spec
 from lab.api import report as report_payload
 from lab.api.serializers import entry_serializer, invalid_as_field_errors
@@ -40,6 +49,15 @@ from reporting.serializers import UnitResultsSerializer
 
 class LabView(APIView):
     """Resolves `cf` (and `year`) of the URL into the caller's access, 404 outside their scope."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL text cannot hold a NUL character: a lookup with one would be a database error (a 500).
+        if "\x00" in kwargs.get("cf", ""):
+            raise Http404
+        if refused := sorted({name for name, values in request.query_params.lists()
+                              if any("\x00" in value for value in values)}):
+            raise serializers.ValidationError({name: [NUL_NOT_ALLOWED] for name in refused})
 
     def lab(self) -> LabAccess:
         if not hasattr(self, "_access"):
@@ -87,8 +105,8 @@ class ModuleValidationView(LabView):
 
     def _change(self, undo: bool) -> Response:
         access, report = self.lab(), self.report()
-        self.require(access.can_validate, "only the unit's principal validates its modules")
-        self.require(report.year.is_started, "the year is not open")
+        self.require(access.can_validate, _("only the unit's principal validates its modules"))
+        self.require(report.year.is_started, _("the year is not open"))
         module = self._module()
         try:
             module_validate(unit_cf=access.unit.institutional_id, year=report.year_id, module=module,
@@ -175,8 +193,8 @@ class EntryViewSet(LabView, GenericViewSet):
     def _writable(self):
         access, report = self.lab(), self.report()
         lab_spec(access, self.spec.name)
-        self.require(access.may_write_kind(self.spec), "you may not enter rows of this kind here")
-        self.require(report.year.is_started, "the year is not open")
+        self.require(access.may_write_kind(self.spec), _("you may not enter rows of this kind here"))
+        self.require(report.year.is_started, _("the year is not open"))
         return access, report
 
     def _written(self, written, code=status.HTTP_200_OK) -> Response:
@@ -228,8 +246,8 @@ class EntryViewSet(LabView, GenericViewSet):
         self._writable()
         entry = self._entry(pk)
         self.require(self.lab().may_change(self.spec, entry),
-                     "this row came from a back-office file: it is read-only here" if self.lab().may_write_kind(
-                         self.spec) and not self.lab().own_only else "you may not change this row")
+                     _("this row came from a back-office file: it is read-only here") if self.lab().may_write_kind(
+                         self.spec) and not self.lab().own_only else _("you may not change this row"))
         return entry
 
     def _write(self, write, code=status.HTTP_200_OK) -> Response:
@@ -242,8 +260,13 @@ class EntryViewSet(LabView, GenericViewSet):
 
 
 # --- uploads ----------------------------------------------------------------------------------------------
+@extend_schema_field(OpenApiTypes.BINARY)  # a file part (a plain FileField is documented as a URI to send)
+class UploadedFileField(serializers.FileField):
+    pass
+
+
 UploadSerializer = inline_serializer("EntryUpload", {
-    "file": serializers.FileField(help_text="A unit file of this kind (the CSV contract, no unit column)."),
+    "file": UploadedFileField(help_text="A unit file of this kind (the CSV contract, no unit column)."),
     "dry_run": serializers.BooleanField(required=False, default=False,
                                         help_text="Check every row and write nothing (the preview)."),
 })
@@ -263,15 +286,15 @@ class EntryUploadView(LabView):
     def post(self, request, cf: str, year: int):
         access, report = self.lab(), self.report()
         lab_spec(access, self.spec.name)
-        self.require(access.can_validate, "only the unit's principal uploads files")
-        self.require(report.year.is_started, "the year is not open")
+        self.require(access.can_validate, _("only the unit's principal uploads files"))
+        self.require(report.year.is_started, _("the year is not open"))
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"code": "invalid", "detail": "no file", "errors": {"file": ["a file is required"]}},
+            return Response({"code": "invalid", "detail": _("no file"), "errors": {"file": [_("a file is required")]}},
                             status=400)
         if upload.size > UPLOAD_MAX_BYTES:
-            return Response({"code": "too_large", "detail": f"the file is larger than "
-                                                            f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB"}, status=413)
+            return Response({"code": "too_large", "detail": _("the file is larger than %(mb)s MB") % {
+                "mb": UPLOAD_MAX_BYTES // (1024 * 1024)}}, status=413)
         content = upload.read()
         check = upload_check(self.spec, unit=access.unit, year=report.year_id, content=content, actor=request.user)
         dry_run = str(request.data.get("dry_run", "")).lower() in ("1", "true", "yes", "on")
