@@ -55,6 +55,7 @@ def reset_campaign(labs: int = 200, year: int = 2025):
     from units.services import unit_paths_recompute
 
     tables = [m._meta.db_table for m in _data_models()]
+    tables.append("audit_chain")  # the history tables' hash chain goes with them (audit.chain)
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
     root = Unit.objects.create(institutional_code="1", institutional_id="1", name="ROOT", level=1,

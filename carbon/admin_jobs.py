@@ -159,7 +159,7 @@ class RecalculationStateAdmin(ConsoleAdmin):
 
         for year in sorted({s.year for s in queryset}):
             kinds = sorted({s.kind for s in queryset if s.year == year})
-            pipeline = recalc_enqueue(kinds=kinds, year=year, actor=request.user)
+            pipeline = recalc_enqueue(kinds=kinds, year=year, actor=request.user, request=request)
             messages.success(request, format_html('{}: recalculation queued — <a href="/admin/upload/pipeline/{}/">'
                                                   'follow it</a>.', year, pipeline.pk))
 

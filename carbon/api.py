@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from carbon.jobs.models import Job
 from infra.csvio import ISSUE_HEADER, write_csv
+from infra.events import emit
 from units.scoping import is_backoffice_admin
 
 
@@ -57,6 +58,8 @@ class JobErrorsView(APIView):
         buffer = io.StringIO()
         buffer.write("\ufeff")
         write_csv(rows, ["severity", *ISSUE_HEADER], buffer)
+        emit("downloaded", source="api", actor=request.user, obj=job, request=request, list="job errors",
+             format="csv", rows=len(rows))
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
         return response

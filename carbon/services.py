@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from carbon.models import CarbonReport, ModuleReport, ModuleSetting, SubmoduleSetting, YearConfiguration
 from carbon.taxonomy import Module, entry_kinds
+from infra.history import bulk_create_with_history
 from units.models import Unit
 
 __all__ = ["YearCreated", "year_create", "year_create_reports", "year_open"]

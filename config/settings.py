@@ -105,6 +105,9 @@ DATABASES = {"default": database_config(BASE_DIR)}
 # job's data transaction is still open on `default` (docs/architecture.md "Job machinery").
 DATABASES["jobs"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", 120))
+# The account management commands write as when no --actor is given (institutional_id); empty: the
+# operating-system user, recorded as "operator <name>" (units/operators.py).
+OPERATOR_ACTOR = os.environ.get("OPERATOR_ACTOR", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "units.User"
@@ -134,6 +137,9 @@ AXES_ENABLE_ADMIN = False  # units/admin.py registers the lockouts on the scoped
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lab:workspace"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in, sign-in failure and sign-out events older than this are deleted by `manage.py audit_retention`
+# (run it daily); they are outside the audit hash chain (docs/architecture.md "Tamper evidence").
+AUDIT_AUTH_EVENT_RETENTION_DAYS = int(os.environ.get("AUDIT_AUTH_EVENT_RETENTION_DAYS", 400))
 
 # Sessions live in the database: logout ends them server-side.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

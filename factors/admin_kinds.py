@@ -35,7 +35,8 @@ class FactorAdmin(ScopedExportMixin, ScopedAdmin):
         kinds = list(self.spec.recalculates)
         RecalculationState.factors_changed(year=year, kinds=kinds, actor=request.user, reason=reason)
         if kinds:
-            transaction.on_commit(lambda: recalc_enqueue(kinds=kinds, year=year, actor=request.user))
+            transaction.on_commit(lambda: recalc_enqueue(kinds=kinds, year=year, actor=request.user,
+                                                              request=request))
             messages.info(request, f"Recalculation of {', '.join(kinds)} for {year} queued.")
 
 

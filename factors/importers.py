@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.db import models, router
 from django.db.models.deletion import Collector
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from factors.models import BuildingRoom, ExchangeRate, Location, TransportMode, location_natural_key
 from factors.signals import reference_data_changed
@@ -31,6 +30,7 @@ from infra.csvio import (
     parse_text,
     read_csv,
 )
+from infra.history import bulk_create_with_history, bulk_update_with_history
 from infra.importing import BaseImporter, ImportOutcome, ImportRequest, collect_rows, register
 
 __all__ = ["BUILDING_ROOMS", "EXCHANGE_RATES", "LOCATIONS", "BuildingRoomsImporter", "ExchangeRatesImporter",

@@ -15,6 +15,8 @@ from datetime import datetime
 from django.db import connection, models
 from django.utils import timezone
 
+from infra.history import history_reason, history_user
+
 __all__ = ["allocate_ids", "copy_history", "copy_insert", "copy_tuples", "delete_ids", "history_from_ids"]
 
 
@@ -76,7 +78,8 @@ def copy_history(model: type[models.Model], objs: Iterable[models.Model], *, his
     row = _column_values(model, source_fields)
     extra_columns = ["history_date", "history_change_reason", "history_type", "history_user_id"]
     columns = [f.column for f in source_fields] + extra_columns
-    user_id = getattr(user, "pk", None)
+    user_id = getattr(history_user(user), "pk", None)
+    reason = history_reason(reason)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     count = 0
     with connection.cursor() as cursor, cursor.cursor.copy(
@@ -113,6 +116,7 @@ def history_from_ids(model: type[models.Model], ids: Sequence[int], *, history_t
            f"SELECT {column_list}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
            f"WHERE {quote(model._meta.pk.column)} = ANY(%s)")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [when or timezone.now(), reason or None, history_type, getattr(user, "pk", None),
+        cursor.execute(sql, [when or timezone.now(), history_reason(reason) or None, history_type,
+                             getattr(history_user(user), "pk", None),
                              list(ids)])
         return cursor.rowcount

@@ -199,7 +199,8 @@ def validation(request, cf: str, year: int, module: str):
     if request.method == "POST":
         undo = "undo" in request.POST
         try:
-            module_validate(unit_cf=cf, year=page.year, module=module, actor=request.user, undo=undo)
+            module_validate(unit_cf=cf, year=page.year, module=module, actor=request.user, undo=undo,
+                            source="lab", request=request)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 
 from carbon.models import ModuleStatus
 from infra.csvio import write_csv
+from infra.events import emit
 from lab.labels import label, module_label
 from lab.pages import LabPage, lab_page
 from reporting import charts
@@ -232,7 +233,10 @@ def results_csv(request, cf: str, year: int):
     results_, data = _results(page)
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    write_csv(csv_rows(results_, data), CSV_HEADER, buffer)
+    rows = csv_rows(results_, data)
+    write_csv(rows, CSV_HEADER, buffer)
+    emit("downloaded", source="lab", actor=request.user, unit=page.access.unit, request=request,
+         list="results", year=page.year, format="csv", rows=len(rows))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     cf_part = re.sub(r"[^\w-]", "_", page.access.unit.institutional_id or "unit")
     response["Content-Disposition"] = f'attachment; filename="results-{cf_part}-{page.year}.csv"'

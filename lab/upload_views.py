@@ -85,7 +85,7 @@ def preview(request, cf: str, year: int, module: str, kind: str, token: str):
             content = handle.read()
         default_storage.delete(path)
         job = upload_queue(spec, unit=page.access.unit, year=year, content=content, file_name=meta["name"],
-                           actor=request.user)
+                           actor=request.user, request=request)
         return redirect("lab:job", cf, year, job.pk)
     return render(request, "lab/upload_preview.html", _context(page, module, spec, meta=meta, check=meta["check"],
                                                                token=token))

@@ -25,8 +25,10 @@ def upload_check(spec: EntryKindSpec, *, unit, year: int, content: bytes, actor)
             "warnings": [w.as_dict() for w in outcome.warnings]}
 
 
-def upload_queue(spec: EntryKindSpec, *, unit, year: int, content: bytes, file_name: str, actor):
+def upload_queue(spec: EntryKindSpec, *, unit, year: int, content: bytes, file_name: str, actor,
+                 source: str = "lab", request=None):
     """Queue the import of a checked file; returns its first job (the one whose progress people follow)."""
     pipeline = import_enqueue(kind=spec.name, content=content, file_name=file_name[:200], year=year,
-                              unit_cf=unit.institutional_id, actor=actor)
+                              unit_cf=unit.institutional_id, actor=actor, source=source,
+                              request=request)
     return pipeline.jobs.order_by("pk").first()

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from carbon.models import ModuleReport, ModuleStatus
 from carbon.taxonomy import Module
+from infra.events import emit
+from infra.history import actor_label, history_user
 from modules.base import Entry, EntrySource
 from modules.engine import (
     dependants_recompute,
@@ -26,8 +28,10 @@ __all__ = ["EntryWritten", "entry_create", "entry_delete", "entry_update", "modu
 
 
 @transaction.atomic
-def module_validate(*, unit_cf: str, year: int, module: Module, actor=None, undo: bool = False) -> ModuleReport:
-    """Validate a module (or put it back in progress with `undo`). History records who and why."""
+def module_validate(*, unit_cf: str, year: int, module: Module, actor=None, undo: bool = False,
+                    source: str = "command", request=None) -> ModuleReport:
+    """Validate a module (or put it back in progress with `undo`). History records who and why; an audit
+    event records it too, with `source` (lab, api, command)."""
     module_report = (ModuleReport.objects.select_for_update(of=("self",))
                      .filter(report__unit__institutional_id=unit_cf, report__year_id=year, module=module.value)
                      .first())
@@ -45,6 +49,9 @@ def module_validate(*, unit_cf: str, year: int, module: Module, actor=None, undo
         module_report._history_user = actor
     module_report.save()
     stats_refresh([module_report.pk])
+    emit("module_unvalidated" if undo else "module_validated", source=source, actor=history_user(actor),
+         actor_label=actor_label(actor), unit=module_report.report.unit, obj=module_report, request=request,
+         year=year, module=module.name, previous_status=ModuleStatus.VALIDATED if was_validated else "")
     return module_report
 
 

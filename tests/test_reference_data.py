@@ -100,7 +100,8 @@ def test_locations_import_normalises_and_keys(db, tmp_path):
     assert basel_de.natural_key == "train:de:basel bad bf:47.5675:7.6075"
     assert Location.objects.get(name="Basel SBB").country_code == "CH"
     history = Location.history.filter(natural_key="plane:GVA").get()
-    assert (history.history_type, history.history_change_reason) == ("+", "locations CSV import")
+    assert (history.history_type, history.history_change_reason) == (
+        "+", "locations CSV import; command line: import_csv")
 
 
 def test_second_file_of_trains_leaves_planes_untouched(db, tmp_path):
@@ -115,7 +116,7 @@ def test_second_file_of_trains_leaves_planes_untouched(db, tmp_path):
     # Same natural key (case and spacing folded): updated in place, id kept; missing station deleted.
     assert Location.objects.get(name="BASEL  sbb").pk == basel_sbb
     deleted = Location.history.get(name="Basel Bad Bf", history_type="-")
-    assert deleted.history_change_reason == "locations CSV import"
+    assert deleted.history_change_reason == "locations CSV import; command line: import_csv"
 
 
 LOCATION_ERRORS = [
@@ -286,7 +287,8 @@ def test_history_records_the_acting_user_on_create_and_delete(db, tmp_path):
     run_import(tmp_path, "building_rooms", ROOM_HEADER + "ECUBLENS,BC,BC 125,libraries,84.5\n",
                "--actor", actor.institutional_id)
     deleted = BuildingRoom.history.get(room_name="CE 1 1", history_type="-")
-    assert (deleted.history_user, deleted.history_change_reason) == (actor, "building rooms CSV import")
+    assert (deleted.history_user, deleted.history_change_reason) == (
+        actor, "building rooms CSV import; command line: import_csv")
     assert BuildingRoom.history.get(room_name="BC 125").history_user == actor  # unchanged: one '+' row only
 
 

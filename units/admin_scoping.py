@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 
+from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
@@ -25,6 +26,7 @@ from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from infra.csvio import neutralize_formula
+from infra.events import emit
 from units.models import Unit
 from units.scoping import Action, unit_scope
 
@@ -56,6 +58,12 @@ def scoped_choices(request, model: type[Model], action: Action) -> QuerySet:
     if path is None:
         return queryset
     return queryset.filter(scope.q(path))
+
+
+# The admin's "Reason for the change" field, saved as simple-history's change reason (a 100-character column:
+# the form refuses longer text rather than cutting it).
+CHANGE_REASON_FIELD = "change_reason"
+CHANGE_REASON_MAX_LENGTH = 100
 
 
 def _has_history(model: type[Model]) -> bool:
@@ -204,6 +212,39 @@ class ScopedAdmin(SimpleHistoryAdmin):
             request._version_read_only = True  # read by get_readonly_fields below
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    # --- the reason for the change (simple-history's change reason), prompted on write forms ----------
+    def _reason_prompted(self, request, obj) -> bool:
+        if getattr(request, "_version_read_only", False) or not _has_history(self.model):
+            return False
+        return self.has_change_permission(request, obj) if obj is not None else self.has_add_permission(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        fields = kwargs.pop("fields") if "fields" in kwargs else flatten_fieldsets(self.get_fieldsets(request, obj))
+        if fields:
+            fields = [name for name in fields if name != CHANGE_REASON_FIELD]
+        form = super().get_form(request, obj, change=change, fields=fields or None, **kwargs)
+        if not self._reason_prompted(request, obj):
+            return form
+        reason = forms.CharField(
+            label=_("Reason for the change"), required=False, max_length=CHANGE_REASON_MAX_LENGTH,
+            help_text=_("Optional; kept with this version in the object's history."),
+        )
+        return type(form)(form.__name__, (form,), {CHANGE_REASON_FIELD: reason})
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        kept = [(name, {**options, "fields": [f for f in options["fields"] if f != CHANGE_REASON_FIELD]})
+                for name, options in fieldsets]
+        if not self._reason_prompted(request, obj):
+            return kept
+        return [*kept, (_("Reason for the change"), {"fields": [CHANGE_REASON_FIELD]})]
+
+    def save_model(self, request, obj, form, change):
+        reason = (getattr(form, "cleaned_data", None) or {}).get(CHANGE_REASON_FIELD, "").strip()
+        if reason:
+            obj._change_reason = reason
+        super().save_model(request, obj, form, change)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         if getattr(request, "_version_read_only", False):
@@ -222,11 +263,16 @@ class ScopedExportMixin(ExportMixin):
     """django-import-export's export, allowed by scope (it asks Django model permissions otherwise).
 
     The exported rows come from the changelist, hence from the scoped `get_queryset`; every cell, in
-    every format, goes through the one formula-neutralising function before it is written.
+    every format, goes through the one formula-neutralising function before it is written. Each export is
+    an audit event (`exported`, source admin) with the model, the format and the row count.
     """
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        request._export_format = getattr(file_format, "get_title", lambda: str(file_format))()
+        return super().get_export_data(file_format, request, queryset, **kwargs)
 
     def get_data_for_export(self, request, queryset, **kwargs):
         dataset = super().get_data_for_export(request, queryset, **kwargs)
@@ -236,6 +282,8 @@ class ScopedExportMixin(ExportMixin):
         dataset.headers = headers
         for row in rows:
             dataset.append(row)
+        emit("exported", source="admin", actor=request.user, request=request, model=self.model._meta.label_lower,
+             format=getattr(request, "_export_format", ""), rows=len(rows))
         return dataset
 
 

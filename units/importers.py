@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from infra.csvio import CellError, ColumnSpec, RowError, parse_bool, parse_int, read_csv
+from infra.history import bulk_create_with_history, bulk_update_with_history
 from infra.importing import BaseImporter, ImportOutcome, ImportRequest, collect_rows, register
 from units.models import Provider, Unit, User
 from units.roles import RoleSpecError, parse_role, parse_scope

@@ -129,7 +129,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The language the person chose in the switcher (empty: the browser's); followed on every device.
     language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # Sign-ins and role syncs are audit events (audit app), not user versions: last_login and
+    # last_roles_sync_at are written by queryset updates and kept out of the history. Global roles are
+    # user permissions: tracking them makes each global grant or removal a history row of the user.
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "last_roles_sync_at"],
+                                m2m_fields=["user_permissions"])
 
     objects = UserManager()
 

@@ -8,8 +8,9 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
+from infra.events import emit
+from infra.history import bulk_update_with_history
 from units.models import Unit, UnitRoleGrant, User
 from units.roles import Role, RoleSpec, RoleSpecError, ScopeKind
 
@@ -70,8 +71,7 @@ def user_role_grant(*, user: User, spec: RoleSpec) -> bool:
     if spec.kind is ScopeKind.GLOBAL:
         if user.user_permissions.filter(pk=permission.pk).exists():
             return False
-        user.user_permissions.add(permission)
-        _forget_roles(user)
+        _global_roles_change(user, f"global role granted: {spec}", user.user_permissions.add, permission)
         return True
     unit = Unit.objects.filter(institutional_id=spec.cf).first()
     if unit is None:
@@ -82,8 +82,10 @@ def user_role_grant(*, user: User, spec: RoleSpec) -> bool:
 
 
 @transaction.atomic
-def user_roles_replace(*, user: User, specs: Iterable[RoleSpec]) -> list[str]:
-    """Make the user's roles exactly `specs` (login sync). Returns warnings for skipped specs."""
+def user_roles_replace(*, user: User, specs: Iterable[RoleSpec], source: str = "auth", request=None) -> list[str]:
+    """Make the user's roles exactly `specs` (login sync). Returns warnings for skipped specs.
+
+    A change is a `roles_changed` audit event with the role claims before and after."""
     from units.selectors import user_roles
 
     warnings: list[str] = []
@@ -98,16 +100,31 @@ def user_roles_replace(*, user: User, specs: Iterable[RoleSpec]) -> list[str]:
         if spec not in wanted:
             permission = role_permission(spec.role)
             if held.kind is ScopeKind.GLOBAL:
-                user.user_permissions.remove(permission)
+                _global_roles_change(user, f"global role removed: {spec}", user.user_permissions.remove,
+                                     permission)
             else:
                 UnitRoleGrant.objects.filter(user=user, permission=permission,
                                              content_object_id=held.unit_id).delete()
     for spec in wanted - set(current):
         user_role_grant(user=user, spec=spec)
     user.last_roles_sync_at = timezone.now()
-    user.save(update_fields=["last_roles_sync_at"])
+    User.objects.filter(pk=user.pk).update(last_roles_sync_at=user.last_roles_sync_at)  # no history row
     _forget_roles(user)
+    before, after = sorted(str(spec) for spec in current), sorted(str(spec) for spec in wanted)
+    if before != after:
+        emit("roles_changed", source=source, actor=user, obj=user, request=request, before=before, after=after,
+             skipped=warnings)
     return warnings
+
+
+def _global_roles_change(user: User, reason: str, change, permission) -> None:
+    """Add or remove a global role: the user's history gets a row (user_permissions is tracked) with `reason`."""
+    user._change_reason = reason
+    try:
+        change(permission)
+    finally:
+        del user._change_reason
+    _forget_roles(user)
 
 
 def _forget_roles(user: User) -> None:

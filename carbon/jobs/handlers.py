@@ -34,7 +34,8 @@ def import_handler(context: JobContext) -> Outcome:
         pipeline.save(update_fields=["touched_module_reports"])
     if outcome.recalculate:
         context.followups.append(lambda: recalc_enqueue(kinds=outcome.recalculate, year=job.year,
-                                                        actor=job.created_by, pipeline=pipeline))
+                                                        actor=job.created_by, pipeline=pipeline,
+                                                        source="job"))
     else:
         context.followups.append(lambda: aggregate_enqueue(pipeline))
     result = JobResult.WARNING if (outcome.warnings or outcome.skipped_rows) else JobResult.SUCCESS

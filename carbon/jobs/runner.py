@@ -26,6 +26,9 @@ from django.utils import timezone
 
 from carbon.jobs.models import Job, JobResult, JobState, JobType
 from carbon.jobs.services import pipeline_mark_running, pipeline_refresh, recalc_finished
+from infra.events import emit
+from infra.history import write_origin
+from units.models import Unit
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +162,7 @@ def run_job(job_id: int) -> str | None:
         handler = HANDLERS.get(job.job_type)
         if handler is None:
             raise RuntimeError(f"no handler for job type {job.job_type!r}")
-        with transaction.atomic():
+        with transaction.atomic(), write_origin(f"job {job_id}", user=job.created_by):
             outcome = handler(context)
             if outcome.result == JobResult.ERROR:
                 raise _RollBack(outcome)  # a failed import writes nothing; the verdict is kept below
@@ -190,10 +193,22 @@ def run_job(job_id: int) -> str | None:
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
+    if job.job_type == JobType.IMPORT and result is not None:
+        _import_finished(job_id)
     if job.job_type == JobType.RECALC:
         recalc_finished(job.pipeline_id)  # errored siblings count too: the chain never hangs
     pipeline_refresh(job.pipeline_id)
     return result
+
+
+def _import_finished(job_id: int) -> None:
+    """The outcome of an upload, as an audit event: the verdict and the counts the job recorded."""
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    unit = Unit.objects.filter(institutional_id=job.unit_cf).first() if job.unit_cf else None
+    emit("import_finished", source="job", actor=job.created_by,
+         actor_label=job.created_by.get_username() if job.created_by else f"job {job_id}", unit=unit, obj=job,
+         kind=job.kind, year=job.year, result=job.result, file_name=job.file_name, job=job_id,
+         errors=len(job.errors or []), warnings=len(job.warnings or []), **(job.summary or {}))
 
 
 def _finish_error(job_id: int, outcome: Outcome) -> None:

@@ -12,6 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from carbon.jobs.models import Job, JobResult, JobState, JobType, Pipeline, PipelineStatus, Worker
+from infra.events import emit
+from infra.history import actor_label, history_user
+from units.models import Unit
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +42,28 @@ def dispatch(job: Job) -> None:
 
 @transaction.atomic
 def import_enqueue(*, kind: str, content: bytes, file_name: str, year: int | None, unit_cf: str | None = None,
-                   actor=None, skip_invalid: bool = False, allow_empty: bool = False) -> Pipeline:
-    """A pipeline whose first job imports the file in a worker."""
+                   actor=None, skip_invalid: bool = False, allow_empty: bool = False, source: str = "admin",
+                   request=None) -> Pipeline:
+    """A pipeline whose first job imports the file in a worker (an `upload_started` audit event, by `source`)."""
     pipeline = Pipeline.objects.create(kind=kind, year=year, created_by=actor)
     job = Job(pipeline=pipeline, job_type=JobType.IMPORT, kind=kind, year=year, unit_cf=unit_cf or "",
               file_name=file_name, options={"skip_invalid": skip_invalid, "allow_empty": allow_empty}, created_by=actor)
     job.file.save(file_name, ContentFile(content), save=False)
     job.save()
+    emit("upload_started", source=source, actor=history_user(actor), actor_label=actor_label(actor),
+         unit=Unit.objects.filter(institutional_id=unit_cf).first() if unit_cf else None, obj=job,
+         request=request, kind=kind, year=year, file_name=file_name, size=len(content), pipeline=pipeline.pk)
     dispatch(job)
     return pipeline
 
 
 @transaction.atomic
-def recalc_enqueue(*, kinds: list[str], year: int, actor=None, pipeline: Pipeline | None = None) -> Pipeline:
+def recalc_enqueue(*, kinds: list[str], year: int, actor=None, pipeline: Pipeline | None = None,
+                   source: str = "admin", request=None) -> Pipeline:
     """Queue one recalculation per entry kind (joining an already queued one), then the aggregation."""
     pipeline = pipeline or Pipeline.objects.create(kind="recalculate", year=year, created_by=actor)
+    emit("recalculation_started", source=source, actor=history_user(actor), actor_label=actor_label(actor),
+         obj=pipeline, request=request, kinds=list(kinds), year=year)
     created = 0
     for kind in kinds:
         if Job.objects.filter(job_type=JobType.RECALC, kind=kind, year=year, state=JobState.QUEUED).exists():

@@ -41,6 +41,7 @@ from carbon.jobs.models import JobType, Pipeline
 from carbon.jobs.services import import_enqueue, phase_of
 from carbon.jobs.upload_forms import UploadForm, kind_label
 from infra.csvio import ISSUE_HEADER, ColumnSpec, CsvFileError, read_csv, write_csv
+from infra.events import emit
 from infra.importing import ImportRequest, get_importer
 from units.scoping import is_backoffice_admin
 
@@ -298,7 +299,7 @@ def confirm(request, token):
             content = handle.read()
         pipeline = import_enqueue(kind=meta["kind"], content=content, file_name=meta["file_name"],
                                   year=meta["year"], unit_cf=meta["unit_cf"], actor=request.user,
-                                  skip_invalid=meta["skip_invalid"])
+                                  skip_invalid=meta["skip_invalid"], request=request)
         _pending_forget(request, token)
     messages.success(request, f"{meta['file_name']} is queued: a worker imports it (pipeline #{pipeline.pk}).")
     return redirect("upload:progress", pk=pipeline.pk)
@@ -391,4 +392,6 @@ def pipeline_errors_csv(request, pk):
     pipeline = get_object_or_404(Pipeline, pk=pk)
     rows = [{"job": job.pk, "job_type": job.job_type, "kind": job.kind, **error}
             for job in pipeline.jobs.order_by("pk") for error in job.errors]
+    emit("downloaded", source="admin", actor=request.user, obj=pipeline, request=request, list="pipeline errors",
+         format="csv", rows=len(rows))
     return _csv_response(rows, ["job", "job_type", "kind", *ISSUE_HEADER], f"pipeline-{pipeline.pk}-errors.csv")

@@ -110,7 +110,7 @@ class ModuleValidationView(LabView):
         module = self._module()
         try:
             module_validate(unit_cf=access.unit.institutional_id, year=report.year_id, module=module,
-                            actor=self.request.user, undo=undo)
+                            actor=self.request.user, undo=undo, source="api", request=self.request)
         except DjangoValidationError as exc:
             return Response({"code": "invalid", "detail": " ".join(exc.messages)}, status=400)
         return Response(report_payload.report_data(access, self.report()))
@@ -301,7 +301,7 @@ class EntryUploadView(LabView):
         if dry_run or check["failed"]:
             return Response(check, status=400 if check["failed"] else 200)
         job = upload_queue(self.spec, unit=access.unit, year=report.year_id, content=content, file_name=upload.name,
-                           actor=request.user)
+                           actor=request.user, source="api", request=request)
         return Response({**check, "job": job.pk, "pipeline": job.pipeline_id, "progress": f"/api/v1/jobs/{job.pk}/"},
                         status=status.HTTP_202_ACCEPTED)
 

@@ -8,6 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from infra.importing import IMPORTERS, ImportRequest, get_importer
+from units.operators import add_actor_argument, command_origin
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--allow-empty", action="store_true",
                             help="Accept a per-year file without data rows: clears the kind for the year.")
         parser.add_argument("--background", action="store_true", help="Queue the import for a worker.")
-        parser.add_argument("--actor", help="institutional_id of the user recorded in history.")
+        add_actor_argument(parser)
 
     def handle(self, *args, kind, file, year, unit_cf, dry_run, skip_invalid, background, actor, allow_empty,
                **options):
@@ -36,9 +37,12 @@ class Command(BaseCommand):
             raise CommandError(f"{kind} files are per year: --year is required")
         if unit_cf and not importer.accepts_unit:
             raise CommandError(f"{kind} files do not take --unit")
-        actor_user = self._actor(actor)
-        if background:
-            return self._enqueue(kind, file, year, unit_cf, actor_user, skip_invalid, dry_run, allow_empty)
+        with command_origin("import_csv", actor) as origin:
+            if background:
+                return self._enqueue(kind, file, year, unit_cf, origin.user, skip_invalid, dry_run, allow_empty)
+            self._run(importer, file, year, unit_cf, dry_run, skip_invalid, origin.user, allow_empty)
+
+    def _run(self, importer, file, year, unit_cf, dry_run, skip_invalid, actor_user, allow_empty):
         started = time.monotonic()
         progress = self._progress_printer() if sys.stderr.isatty() else None
         try:
@@ -73,7 +77,7 @@ class Command(BaseCommand):
             raise CommandError(f"file not found: {file}") from None
         pipeline = import_enqueue(kind=kind, content=content, file_name=Path(file).name, year=year,
                                   unit_cf=unit_cf, actor=actor, skip_invalid=skip_invalid,
-                                  allow_empty=allow_empty)
+                                  allow_empty=allow_empty, source="command")
         self.stdout.write(f"queued pipeline #{pipeline.pk} ({kind}); a worker runs it "
                           f"(python manage.py qcluster); follow it in the admin: /admin/carbon/pipeline/{pipeline.pk}/")
 
@@ -85,17 +89,6 @@ class Command(BaseCommand):
         if item.column:
             parts.append(f"column {item.column}")
         return (", ".join(parts) + ": ") if parts else ""
-
-    @staticmethod
-    def _actor(institutional_id):
-        if not institutional_id:
-            return None
-        from units.models import User
-
-        user = User.objects.filter(institutional_id=institutional_id).first()
-        if user is None:
-            raise CommandError(f"unknown actor {institutional_id}")
-        return user
 
     @staticmethod
     def _progress_printer():

@@ -2,8 +2,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from infra.events import emit
 from modules.engine import recalculate
 from modules.registry import KINDS
+from units.operators import add_actor_argument, command_origin
 
 
 class Command(BaseCommand):
@@ -12,11 +14,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)
         parser.add_argument("--kind", help=", ".join(sorted(KINDS)))
+        add_actor_argument(parser)
 
-    def handle(self, *args, year, kind, **options):
+    def handle(self, *args, year, kind, actor, **options):
         if kind and kind not in KINDS:
             raise CommandError(f"unknown kind '{kind}' (known: {', '.join(sorted(KINDS))})")
-        for name in [kind] if kind else sorted(KINDS):
-            started = time.monotonic()
-            count = recalculate(KINDS[name], year=year)
-            self.stdout.write(f"{name}: {count} entries recomputed in {time.monotonic() - started:.1f}s")
+        kinds = [kind] if kind else sorted(KINDS)
+        with command_origin("recalculate", actor) as origin:
+            emit("recalculation_started", source="command", actor=origin.user, actor_label=origin.actor_label,
+                 kinds=kinds, year=year)
+            for name in kinds:
+                started = time.monotonic()
+                count = recalculate(KINDS[name], year=year, actor=origin.user)
+                self.stdout.write(f"{name}: {count} entries recomputed in {time.monotonic() - started:.1f}s")
