@@ -17,9 +17,9 @@ unknown (a warning) rather than silently picking a terminus.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from functools import cache
+
+from factors.folding import fold
 
 __all__ = ["STATION_ALIASES", "alias_groups", "fold", "station_aliases"]
 
@@ -101,17 +101,6 @@ STATION_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "CZ": {"Praha hlavní nádraží": ("Prague", "Praha", "Prag")},
     "ES": {"Barcelona Sants": ("Barcelona", "Barcelone")},
 }
-
-_NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """Python twin of the SQL `location_fold` (migration 0003): lower case, no accents, punctuation as
-    one space. Used only to look names up in this list; what the database compares is folded in SQL."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_ALNUM.sub(" ", bare).strip()
-
 
 @cache
 def station_aliases(country_code: str) -> dict[str, tuple[str, ...]]:

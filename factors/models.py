@@ -54,8 +54,7 @@ class Location(models.Model):
     # `location_fold` (SQL, migration 0003: lower case, unaccented, punctuation → one space). A GENERATED
     # column rather than one filled in Python: every write path (the importer's bulk_create and
     # bulk_update, admin, raw SQL) keeps it right with no hook and no backfill, and queries fold their
-    # input with the same SQL function, so both sides always fold alike. `unaccent()` itself is only
-    # STABLE (its dictionary could change), hence the IMMUTABLE wrapper a generated column needs.
+    # input with the same SQL function, so both sides always fold alike (factors/folding.py).
     search_text = models.GeneratedField(
         expression=Func(Concat("name", Value(" "), "keywords", Value(" "), "municipality",
                                output_field=models.TextField()),

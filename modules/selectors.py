@@ -6,8 +6,9 @@ row's traveller or its creator) and only of the kinds they may enter; the back o
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Func, Q, QuerySet, TextField
 
+from factors.folding import fold
 from modules.registry import KINDS, EntryKindSpec
 from units.scoping import Action, unit_scope
 
@@ -44,5 +45,8 @@ def headcount_people(unit, year: int, *, q: str = "", only: str | None = None, l
     if only is not None:
         people = people.filter(user_institutional_id=only)
     if q := q.strip():
-        people = people.filter(Q(name__unaccent__icontains=q) | Q(user_institutional_id__startswith=q))
+        # Folded as locations are (case, accents, punctuation): "zoe arni" finds "Zoé Ärni".
+        folded_name = Func(F("name"), function="location_fold", output_field=TextField())
+        people = people.alias(folded_name=folded_name).filter(
+            Q(folded_name__contains=fold(q)) | Q(user_institutional_id__startswith=q))
     return list(people.order_by("name", "user_institutional_id").values("name", "user_institutional_id")[:limit])

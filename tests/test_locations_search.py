@@ -233,3 +233,18 @@ def test_train_import_with_english_names_abroad(tmp_path, travel_unit, places):
                                   "TC-TRAVEL-1,Basle,CH,Cologne,de,U-004,second\n", "--year", "2025")
     ends = {t.user_institutional_id: (t.origin.name, t.destination.name) for t in TrainTrip.objects.all()}
     assert ends == {"U-003": ("Zürich HB", "München Hbf"), "U-004": ("Basel SBB", "Köln Hbf")}
+
+
+def test_the_database_and_python_fold_names_alike(db):
+    """`location_fold` (SQL) and `factors.folding.fold` (Python) apply one table: every accented letter, the
+    ligatures, punctuation — the alias lookups in Python and the comparisons in SQL must agree."""
+    from django.db import connection
+
+    from factors.folding import ACCENTED, fold
+
+    samples = [ACCENTED, "Genève-Aéroport", "Zürich HB", "  Straße / Œuvre:Æther ", "São Paulo–Guarulhos", "x_y"]
+    with connection.cursor() as cursor:
+        for text in samples:
+            cursor.execute("SELECT location_fold(%s)", [text])
+            assert cursor.fetchone()[0] == fold(text), text
+    assert fold("Genève-Aéroport") == "geneve aeroport"

@@ -1,21 +1,21 @@
-# Location search (issue 9): pg_trgm + unaccent, the IMMUTABLE folding function `location_fold`, the
+# Location search (issue 9): pg_trgm, the IMMUTABLE folding function `location_fold`, the
 # generated `search_text` column, a GIN trigram index, and the station-name index on the folded name.
 
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
-from django.contrib.postgres.operations import TrigramExtension, UnaccentExtension
+from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-# `unaccent(text)` is STABLE (it reads a dictionary found through search_path), so Postgres refuses it
-# in a generated column or an index. This wrapper names the dictionary explicitly and is declared
-# IMMUTABLE, the usual idiom. A SQL-standard body (`RETURN`, PostgreSQL >= 14, which Django 5.2 requires)
-# is resolved when the function is created, so it works whatever the search_path later (pg_restore).
-# Folding: accents off, lower case, every run of non-alphanumerics (spaces, "-", "/", ".") → one space,
-# so "Genève-Aéroport" and "geneve aeroport" compare equal. factors.aliases.fold is its Python twin.
-CREATE_FOLD = """
+from factors.folding import fold_sql_body
+
+# The folding function: lower case, accents off (a translate() table, factors/folding.py — IMMUTABLE, and no
+# extension the embedded PostgreSQL lacks), every run of non-alphanumerics (spaces, "-", "/", ".") → one
+# space, so "Genève-Aéroport" and "geneve aeroport" compare equal. A SQL-standard body (`RETURN`) is resolved
+# when the function is created, so it works whatever the search_path later (pg_restore).
+CREATE_FOLD = f"""
 CREATE FUNCTION location_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN btrim(regexp_replace(lower(unaccent('unaccent'::regdictionary, $1)), '[^[:alnum:]]+', ' ', 'g'));
+    RETURN {fold_sql_body()};
 """
 DROP_FOLD = "DROP FUNCTION location_fold(text);"
 
@@ -27,9 +27,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Both are "trusted" extensions: the database owner may create them without superuser rights.
+        # A "trusted" extension: the database owner may create it without superuser rights.
         TrigramExtension(),
-        UnaccentExtension(),
         migrations.RunSQL(CREATE_FOLD, DROP_FOLD),
         migrations.RemoveIndex(
             model_name='location',
