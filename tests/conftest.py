@@ -70,3 +70,33 @@ def demo(demo_database, db, settings):
     """The loaded demo, each test rolled back to it (its savepoint); demo passwords enabled."""
     settings.DEMO_MODE = True
     return settings
+
+
+# --- a lab's open year, for the lab pages and the lab API -------------------------------------------------
+LAB_CF = "13032"  # IT4R, a level-4 lab of `tree`
+
+
+@pytest.fixture
+def open_year(year, tmp_path):
+    """2025 opened to the labs, with process-emission factors (CO2 1, CH4 28 kg CO2-eq per kg)."""
+    from carbon.models import YearConfiguration
+    from tests.campaign import import_csv
+
+    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\nCH4,28\n",
+               "--year", "2025")
+    YearConfiguration.objects.filter(year=2025).update(is_started=True)
+    return 2025
+
+
+@pytest.fixture
+def principal(open_year):
+    from tests.factories import user_with_roles
+
+    return user_with_roles(f"calco2.user.principal@unit:{LAB_CF}", display_name="Pat Principal")
+
+
+@pytest.fixture
+def standard(open_year):
+    from tests.factories import user_with_roles
+
+    return user_with_roles(f"calco2.user.standard@own:{LAB_CF}", institutional_id="200001")

@@ -7,36 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from carbon.models import Emission, ModuleReport, ModuleStatus, YearConfiguration
+from carbon.models import Emission, ModuleReport, ModuleStatus
 from carbon.taxonomy import Module
 from modules.base import EntrySource
 from modules.registry import KINDS
 from modules.services import module_validate
 from tests.campaign import import_csv
-from tests.factories import user_with_roles
 
 pytestmark = pytest.mark.django_db
 PROCESS = KINDS["process_emission"].model
 PLANE = KINDS["plane"].model
 CF = "13032"
-
-
-@pytest.fixture
-def open_year(year, tmp_path):
-    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\nCH4,28\n",
-               "--year", "2025")
-    YearConfiguration.objects.filter(year=2025).update(is_started=True)
-    return 2025
-
-
-@pytest.fixture
-def principal(open_year):
-    return user_with_roles(f"calco2.user.principal@unit:{CF}", display_name="Pat Principal")
-
-
-@pytest.fixture
-def standard(open_year):
-    return user_with_roles(f"calco2.user.standard@own:{CF}", institutional_id="200001")
 
 
 def url(kind, pk=None, cf=CF, year=2025):

@@ -20,14 +20,13 @@ from django.template.defaultfilters import floatformat
 from django.utils import translation
 
 from carbon import taxonomy
-from carbon.models import Emission, ModuleReport, ModuleStatus, YearConfiguration
+from carbon.models import Emission, ModuleReport, ModuleStatus
 from carbon.services import year_create
 from carbon.taxonomy import EntryKind, Module
 from modules.headcount.models import Member, Student
 from reporting import charts
 from reporting.results import unit_results
 from tests.browser import log_of, page  # noqa: F401  (fixture)
-from tests.campaign import import_csv
 from tests.factories import user_with_roles
 from units.models import Provider
 
@@ -64,19 +63,6 @@ def emit(unit, year: int, module: Module, rows: dict[int, str]) -> None:
 
 def set_status(unit, year: int, *modules: Module, status=ModuleStatus.VALIDATED) -> None:
     ModuleReport.objects.filter(report__unit=unit, report__year_id=year, module__in=modules).update(status=status)
-
-
-@pytest.fixture
-def open_year(year, tmp_path):
-    import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\nCH4,28\n",
-               "--year", "2025")
-    YearConfiguration.objects.filter(year=2025).update(is_started=True)
-    return 2025
-
-
-@pytest.fixture
-def principal(open_year):
-    return user_with_roles(f"calco2.user.principal@unit:{CF}", display_name="Pat Principal")
 
 
 @pytest.fixture
