@@ -325,3 +325,4 @@ def test_users_are_history_tracked_without_logins(client, demo_user):
         client.force_login(demo_user)
         client.logout()
     assert User.history.count() == before
+

@@ -45,3 +45,12 @@ def test_demo_principal_workspace_lists_labs(client, demo):
     units = client.get("/api/v1/units/").json()
     assert [(u["name"], u["role"]) for u in units] == [
         ("IT4R", "calco2.user.principal"), ("LCBM", "calco2.user.principal"), ("LAI", "calco2.user.standard")]
+
+
+def test_the_demos_own_writes_name_their_origin(demo):
+    """load_demo's direct writes (the year, validations) carry "command line: load_demo", never nothing."""
+    from carbon.models import ModuleReport
+
+    reasons = set(ModuleReport.history.filter(history_change_reason__contains="validated")
+                  .values_list("history_change_reason", flat=True))
+    assert reasons and all("command line: load_demo" in reason for reason in reasons), reasons

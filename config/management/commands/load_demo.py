@@ -21,6 +21,7 @@ from carbon.taxonomy import Module
 from factors.base import FACTOR_KINDS
 from modules.registry import load_order
 from units.models import Provider, User
+from units.operators import command_origin
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
 REFERENCE_DIR = Path(settings.BASE_DIR) / "fixtures" / "reference"
@@ -38,6 +39,12 @@ class Command(BaseCommand):
     help = "Load the demo data (fixtures/demo/): organisation, users, the open 2025 campaign and its data."
 
     def handle(self, *args, **options):
+        # The demo's own writes (passwords, the year, validations) name the operator like any command's; the
+        # imports it runs name themselves ("command line: import_csv").
+        with command_origin("load_demo"):
+            self._load(options)
+
+    def _load(self, options):
         self.verbose = options.get("verbosity", 1) > 1
         self._command("units", "import_csv", "units", DEMO_DIR / "units.csv")
         self._command("users", "import_csv", "users", DEMO_DIR / "users.csv")
