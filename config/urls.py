@@ -12,6 +12,7 @@ from modules import api as modules_api
 urlpatterns = [
     path("admin/upload/", include(("carbon.jobs.upload_urls", "upload"))),
     path("admin/login/", views.admin_login, name="admin-login"),
+    path("admin/audit/trail/", include("audit.trail_urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
