@@ -178,16 +178,22 @@ def _history_queryset(model, scope, filters: Filters, after):
         if unit_field is None:
             return None
         qs = qs.filter(**{f"{unit_field}__in": unit_ids})
-    if filters.user:
-        qs = qs.filter(history_user_id=filters.user)
-    if filters.date_from:
-        qs = qs.filter(history_date__gte=filters.date_from)
-    if filters.date_to:
-        qs = qs.filter(history_date__lt=filters.date_to)
+    qs = _person_and_dates(qs, filters, person="history_user_id", when="history_date")
     if filters.action:
         qs = qs.filter(history_type=HISTORY_ACTIONS[filters.action])
     if filters.text:
         qs = qs.filter(history_change_reason__icontains=filters.text)
+    return qs
+
+
+def _person_and_dates(qs, filters: Filters, *, person: str, when: str):
+    """The filters history rows and events share, on their own column names."""
+    if filters.user:
+        qs = qs.filter(**{person: filters.user})
+    if filters.date_from:
+        qs = qs.filter(**{f"{when}__gte": filters.date_from})
+    if filters.date_to:
+        qs = qs.filter(**{f"{when}__lt": filters.date_to})
     return qs
 
 
@@ -204,12 +210,7 @@ def _event_queryset(scope, filters: Filters, after):
     unit_ids = filters.unit_ids()
     if unit_ids is not None:
         qs = qs.filter(unit_id__in=unit_ids)
-    if filters.user:
-        qs = qs.filter(actor_id=filters.user)
-    if filters.date_from:
-        qs = qs.filter(occurred_at__gte=filters.date_from)
-    if filters.date_to:
-        qs = qs.filter(occurred_at__lt=filters.date_to)
+    qs = _person_and_dates(qs, filters, person="actor_id", when="occurred_at")
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.source:

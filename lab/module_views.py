@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from lab.api.serializers import entry_serializer
 from lab.entries import filtered_rows, lab_rows, orderable_columns, thresholds
 from lab.labels import column_label, label, module_label
-from lab.pages import LabPage, lab_page, module_of
+from lab.pages import LabPage, lab_page, module_of, page_spec
 from modules.base import EntrySource
-from modules.registry import KINDS, EntryKindSpec, kinds_of_module
+from modules.registry import EntryKindSpec, kinds_of_module
 from modules.rows import OVERRIDE_COLUMN, EntryInvalid, entry_cells
 from modules.services import entry_create, entry_delete, entry_update, module_validate
 
@@ -30,13 +30,6 @@ PAGE_SIZE = 25
 # Columns whose values come from a list the API serves (`static/js/autocomplete.js` fills a datalist).
 AUTOCOMPLETE = {"origin_iata": "plane", "destination_iata": "plane", "origin_name": "train",
                 "destination_name": "train", "user_institutional_id": "travellers"}
-
-
-def _spec(page: LabPage, module, kind: str) -> EntryKindSpec:
-    spec = KINDS.get(kind)
-    if spec is None or spec.module != module or not page.access.kind_visible(spec):
-        raise Http404
-    return spec
 
 
 def _module_url(page: LabPage, module) -> str:
@@ -119,7 +112,7 @@ def _fields(spec: EntryKindSpec, values: dict, errors: dict) -> list[dict]:
 def entry_form(request, cf: str, year: int, module: str, kind: str, pk: int | None = None):
     page = lab_page(request, cf, year)
     module = module_of(page, module)
-    spec = _spec(page, module, kind)
+    spec = page_spec(page, module, kind)
     entry = None
     if pk is not None:
         entry = lab_rows(spec, page.access, page.report).filter(pk=pk).first()
@@ -167,7 +160,7 @@ def entry_form(request, cf: str, year: int, module: str, kind: str, pk: int | No
 def entry_delete_page(request, cf: str, year: int, module: str, kind: str, pk: int):
     page = lab_page(request, cf, year)
     module = module_of(page, module)
-    spec = _spec(page, module, kind)
+    spec = page_spec(page, module, kind)
     entry = lab_rows(spec, page.access, page.report).filter(pk=pk).first()
     if entry is None:
         raise Http404

@@ -10,7 +10,7 @@ from carbon.models import CarbonReport
 from carbon.taxonomy import Module
 from lab.access import LabAccess, lab_access, lab_report
 from lab.labels import module_label
-from modules.registry import kinds_of_module
+from modules.registry import KINDS, EntryKindSpec, kinds_of_module
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,11 @@ def module_of(page: LabPage, name: str) -> Module:
     if not any(page.access.kind_visible(spec) for spec in kinds_of_module(module)):
         raise Http404
     return module
+
+
+def page_spec(page: LabPage, module: Module, kind: str) -> EntryKindSpec:
+    """An entry kind of `module` the caller may see (404 otherwise)."""
+    spec = KINDS.get(kind)
+    if spec is None or spec.module != module or not page.access.kind_visible(spec):
+        raise Http404
+    return spec

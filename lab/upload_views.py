@@ -18,8 +18,7 @@ from django.utils.translation import gettext as _
 
 from carbon.jobs.models import Job
 from lab.labels import label, module_label
-from lab.module_views import _spec
-from lab.pages import LabPage, lab_page, module_of
+from lab.pages import LabPage, lab_page, module_of, page_spec
 from lab.uploads import UPLOAD_MAX_BYTES, upload_check, upload_queue
 from modules.registry import KINDS
 
@@ -41,7 +40,7 @@ def _context(page: LabPage, module, spec, **extra) -> dict:
 def upload(request, cf: str, year: int, module: str, kind: str):
     page = lab_page(request, cf, year)
     module = module_of(page, module)
-    spec = _spec(page, module, kind)
+    spec = page_spec(page, module, kind)
     _allowed(page)
     error = None
     if request.method == "POST":
@@ -67,7 +66,7 @@ def preview(request, cf: str, year: int, module: str, kind: str, token: str):
     """GET: the check of every row; POST: confirm (a valid file only) or cancel."""
     page = lab_page(request, cf, year)
     module = module_of(page, module)
-    spec = _spec(page, module, kind)
+    spec = page_spec(page, module, kind)
     _allowed(page)
     pending = request.session.get(SESSION_KEY, {})
     meta = pending.get(token)

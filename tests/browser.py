@@ -8,6 +8,7 @@ test: the `page` fixture records the page's console and its `securitypolicyviola
 
 import contextlib
 import shutil
+import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -74,3 +75,29 @@ def page():
         browser.close()
     assert not browser_log.problems(), "Content-Security-Policy violations:\n" + "\n".join(
         map(str, browser_log.problems()))
+
+
+class Worker(threading.Thread):
+    """Runs every queued job until stopped, as a django-q2 worker would (tests switch the dispatch off: the
+    thread is the queue); a failure is kept for the test to report, not lost in the thread."""
+
+    def __init__(self):
+        super().__init__(daemon=True, name="test-worker")
+        self.stopped = threading.Event()
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        from django.db import connections
+
+        from carbon.jobs.models import Job, JobState
+        from carbon.jobs.runner import run_job
+
+        try:
+            while not self.stopped.is_set():
+                for job_id in Job.objects.filter(state=JobState.QUEUED).order_by("pk").values_list("pk", flat=True):
+                    run_job(job_id)
+                self.stopped.wait(0.2)
+        except BaseException as exc:
+            self.failure = exc
+        finally:
+            connections.close_all()

@@ -33,10 +33,8 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import translation
 
-from carbon.jobs.models import Job, JobState
-from carbon.jobs.runner import run_job
 from modules.registry import KINDS
-from tests.browser import CHROMIUM, FLAGS, REPORT_VIOLATIONS, BrowserLog
+from tests.browser import CHROMIUM, FLAGS, REPORT_VIOLATIONS, BrowserLog, Worker
 from tests.conftest import FAST_HASHERS
 
 # `django_db`: the test's own reads run in a transaction rolled back after it (they see what the live server
@@ -50,26 +48,6 @@ PLANE = KINDS["plane"].model
 PURCHASE = KINDS["purchase"].model
 MODULES = ["headcount", "professional_travel", "buildings", "equipment", "purchase", "research_facilities",
            "external_cloud_and_ai", "process_emissions"]
-
-
-class Worker(threading.Thread):
-    """Runs every queued job, as a django-q2 worker would (the dispatch is switched off: the thread is the queue)."""
-
-    def __init__(self):
-        super().__init__(daemon=True, name="lab-browser-worker")
-        self.stopped = threading.Event()
-        self.failure: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                for job_id in Job.objects.filter(state=JobState.QUEUED).order_by("pk").values_list("pk", flat=True):
-                    run_job(job_id)
-                self.stopped.wait(0.2)
-        except BaseException as exc:  # reported by the module's teardown
-            self.failure = exc
-        finally:
-            connections.close_all()
 
 
 class Site:

@@ -7,16 +7,13 @@ starts only after the progress page has shown the job queued, so the page is see
 
 import csv
 import io
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
-from carbon.jobs.models import Job, JobState, Pipeline, PipelineStatus
-from carbon.jobs.runner import run_job
+from carbon.jobs.models import JobState, Pipeline, PipelineStatus
 from modules.process.models import ProcessEmission
-from tests.browser import page  # noqa: F401  (fixture)
+from tests.browser import Worker, page  # noqa: F401  (fixture)
 from tests.campaign import import_csv
 from tests.factories import user_with_roles
 from units.models import Provider
@@ -26,26 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, datab
 
 BAD = (b"unit_institutional_id,category,quantity\n13032,CO2,1\n13032,CO2,x\n99999,CO2,2\n13032,CO2,-1\n"
        b"13032,CO2,=1+2\n13032,CO2,3\n")
-
-
-class Worker(threading.Thread):
-    """Runs every queued job until stopped; closes its database connections at the end."""
-
-    def __init__(self):
-        super().__init__(daemon=True, name="test-worker")
-        self.stopped = threading.Event()
-        self.failure: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                for job_id in Job.objects.filter(state=JobState.QUEUED).order_by("pk").values_list("pk", flat=True):
-                    run_job(job_id)
-                self.stopped.wait(0.2)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            self.failure = exc
-        finally:
-            connections.close_all()
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ class LabView(APIView):
         return self._access
 
     def report(self) -> CarbonReport:
-        return lab_report(self.lab(), self.kwargs["year"])
+        if not hasattr(self, "_report"):  # asked by the rows, the write checks and the answer: one query
+            self._report = lab_report(self.lab(), self.kwargs["year"])
+        return self._report
 
     def require(self, allowed: bool, reason: str) -> None:
         if not allowed:
