@@ -89,8 +89,11 @@ class Filters:
 
     @classmethod
     def from_query(cls, data) -> Filters:
+        def text(name) -> str:
+            return (data.get(name) or "").replace("\x00", "").strip()  # no column can hold a NUL: never a match
+
         def date(name, end=False):
-            value = (data.get(name) or "").strip()
+            value = text(name)
             if not value:
                 return None
             try:
@@ -100,11 +103,11 @@ class Filters:
             moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), tzinfo=dt.UTC)
             return moment
 
-        user = (data.get("user") or "").strip()
-        return cls(object_type=(data.get("object_type") or "").strip().lower(), unit=(data.get("unit") or "").strip(),
+        user = text("user")
+        return cls(object_type=text("object_type").lower(), unit=text("unit"),
                    user=int(user) if user.isdigit() else None, date_from=date("date_from"),
-                   date_to=date("date_to", end=True), action=(data.get("action") or "").strip(),
-                   source=(data.get("source") or "").strip(), text=(data.get("text") or "").strip())
+                   date_to=date("date_to", end=True), action=text("action"), source=text("source"),
+                   text=text("text"))
 
     def as_query(self) -> dict:
         out = {"object_type": self.object_type, "unit": self.unit, "user": self.user or "",

@@ -265,3 +265,12 @@ def test_who_validated_it4r_travel_module(demo, client):
     client.force_login(user_with_roles(AUDITORS["auditor-global"]))
     response = client.get(TRAIL + "?action=module_validated&unit=13032")
     assert principal.institutional_id.encode() in response.content
+
+
+def test_bad_filters_never_break_the_trail(client, tree):
+    """Nonsense in any filter or cursor (a NUL, a bad date, an unknown action) is no match, never a 500."""
+    client.force_login(user_with_roles("calco2.backoffice.admin@global"))
+    for query in ["date_from=notadate", "user=abc", "after=garbage", "before=%00", "action=zzz", "unit=%00",
+                  "text=%00", "object_type=nope.nope", "source=%00"]:
+        for path in ["/admin/audit/trail/", "/admin/audit/trail/export.csv"]:
+            assert client.get(f"{path}?{query}").status_code == 200, (path, query)
