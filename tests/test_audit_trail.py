@@ -267,7 +267,7 @@ def test_who_validated_it4r_travel_module(demo, client):
     assert principal.institutional_id.encode() in response.content
 
 
-def test_bad_filters_never_break_the_trail(client, tree):
+def test_bad_filters_never_break_the_trail(demo, client):
     """Nonsense in any filter or cursor (a NUL, a bad date, an unknown action) is no match, never a 500."""
     client.force_login(user_with_roles("calco2.backoffice.admin@global"))
     for query in ["date_from=notadate", "user=abc", "after=garbage", "before=%00", "action=zzz", "unit=%00",
