@@ -21,7 +21,7 @@ from functools import cache
 
 from factors.folding import fold
 
-__all__ = ["STATION_ALIASES", "alias_groups", "fold", "station_aliases"]
+__all__ = ["FACTOR_NAME_ALIASES", "STATION_ALIASES", "alias_groups", "factor_name", "fold", "station_aliases"]
 
 STATION_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "CH": {
@@ -118,3 +118,26 @@ def alias_groups() -> tuple[tuple[str, ...], ...]:
     """Every station with its other names, folded, as one group per station (for the autocomplete)."""
     return tuple((fold(station), *(fold(n) for n in names))
                  for per_country in STATION_ALIASES.values() for station, names in per_country.items())
+
+
+# Names the reference system's files spell differently from our factors, its own typos included, so that a
+# reference file meets a factor: factor kind → column → our name → the other spellings. A file's value is
+# looked up through this (folded, like station names); the entry keeps the text the file gave.
+FACTOR_NAME_ALIASES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
+    "equipment": {
+        "equipment_class": {
+            "Lab Freezer / Fridge": ("Lab Freezer / Frigde",),  # the reference's equipment_other_template.csv
+        },
+    },
+}
+
+
+@cache
+def _factor_name_index(kind: str, column: str) -> dict[str, str]:
+    return {fold(other): name for name, others in FACTOR_NAME_ALIASES.get(kind, {}).get(column, {}).items()
+            for other in others}
+
+
+def factor_name(kind: str, column: str, text: str) -> str:
+    """The name our factors of `kind` use for a file's `column` value (`text` itself when it has no alias)."""
+    return _factor_name_index(kind, column).get(fold(text or ""), text)

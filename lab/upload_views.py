@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from carbon.jobs.models import Job
 from lab.labels import label, module_label
@@ -23,6 +24,22 @@ from lab.uploads import UPLOAD_MAX_BYTES, upload_check, upload_queue
 from modules.registry import KINDS
 
 SESSION_KEY = "lab_uploads"
+
+# The categories (submodules) of the kinds that hold several, as people read them; the values are the registry's.
+CATEGORY_LABELS = {
+    "scientific_equipment": gettext_noop("Scientific equipment"), "it_equipment": gettext_noop("IT equipment"),
+    "consumable_accessories": gettext_noop("Consumables and accessories"),
+    "biological_chemical_gaseous_product": gettext_noop("Biological, chemical and gaseous products"),
+    "services": gettext_noop("Services"), "vehicles": gettext_noop("Vehicles"),
+    "other_purchases": gettext_noop("Other purchases"),
+    "scientific": gettext_noop("Scientific equipment"), "it": gettext_noop("IT equipment"),
+    "other": gettext_noop("Other equipment"),
+}
+
+
+def category_options(spec) -> list[tuple[str, str]]:
+    """(value, label) of the kind's categories; empty for a kind with one."""
+    return [(c, _(CATEGORY_LABELS.get(c, c))) for c in spec.categories]
 
 
 def _allowed(page: LabPage) -> None:
@@ -33,7 +50,7 @@ def _allowed(page: LabPage) -> None:
 def _context(page: LabPage, module, spec, **extra) -> dict:
     back = reverse("lab:module", args=[page.access.unit.institutional_id, page.year, module.name])
     return page.context(module.name, module=module, module_name=module_label(module), spec=spec,
-                        kind_label=label(spec.label), back=back, **extra)
+                        kind_label=label(spec.label), back=back, categories=category_options(spec), **extra)
 
 
 @login_required
@@ -43,22 +60,28 @@ def upload(request, cf: str, year: int, module: str, kind: str):
     spec = page_spec(page, module, kind)
     _allowed(page)
     error = None
+    category = request.POST.get("category") or None
     if request.method == "POST":
         file = request.FILES.get("file")
         if file is None:
             error = _("Choose a CSV file.")
+        elif category is not None and category not in spec.categories:
+            error = _("Choose one of the listed categories.")
         elif file.size > UPLOAD_MAX_BYTES:
             error = _("The file is larger than %(mb)s MB.") % {"mb": UPLOAD_MAX_BYTES // (1024 * 1024)}
         else:
             content = file.read()
-            check = upload_check(spec, unit=page.access.unit, year=page.year, content=content, actor=request.user)
+            check = upload_check(spec, unit=page.access.unit, year=page.year, content=content, actor=request.user,
+                                 category=category)
             token = uuid.uuid4().hex
             default_storage.save(f"lab-uploads/{token}.csv", ContentFile(content))
             pending = request.session.get(SESSION_KEY, {})
-            pending[token] = {"kind": spec.name, "cf": cf, "year": year, "name": file.name[:200], "check": check}
+            pending[token] = {"kind": spec.name, "cf": cf, "year": year, "name": file.name[:200], "check": check,
+                              "category": category}
             request.session[SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs, never unbounded
             return redirect("lab:upload_preview", cf, year, module.name, spec.name, token)
-    return render(request, "lab/upload.html", _context(page, module, spec, error=error), status=400 if error else 200)
+    return render(request, "lab/upload.html", _context(page, module, spec, error=error, category=category),
+                  status=400 if error else 200)
 
 
 @login_required
@@ -84,10 +107,11 @@ def preview(request, cf: str, year: int, module: str, kind: str, token: str):
             content = handle.read()
         default_storage.delete(path)
         job = upload_queue(spec, unit=page.access.unit, year=year, content=content, file_name=meta["name"],
-                           actor=request.user, request=request)
+                           actor=request.user, request=request, category=meta.get("category"))
         return redirect("lab:job", cf, year, job.pk)
-    return render(request, "lab/upload_preview.html", _context(page, module, spec, meta=meta, check=meta["check"],
-                                                               token=token))
+    return render(request, "lab/upload_preview.html", _context(
+        page, module, spec, meta=meta, check=meta["check"], token=token,
+        category_label=dict(category_options(spec)).get(meta.get("category"))))
 
 
 @login_required

@@ -14,9 +14,11 @@ __all__ = ["UPLOAD_MAX_BYTES", "upload_check", "upload_queue"]
 UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 
-def upload_check(spec: EntryKindSpec, *, unit, year: int, content: bytes, actor) -> dict:
-    """The importer's dry run of a unit file: every row checked, nothing written (rolled back)."""
-    request = ImportRequest(source=content, year=year, unit_cf=unit.institutional_id, dry_run=True, actor=actor)
+def upload_check(spec: EntryKindSpec, *, unit, year: int, content: bytes, actor, category: str | None = None) -> dict:
+    """The importer's dry run of a unit file: every row checked, nothing written (rolled back). `category`: the
+    submodule chosen on the page (purchase, equipment), for files whose rows leave their category empty."""
+    request = ImportRequest(source=content, year=year, unit_cf=unit.institutional_id, dry_run=True, actor=actor,
+                            category=category)
     with transaction.atomic():
         outcome = get_importer(spec.name).run(request)
         transaction.set_rollback(True)
@@ -26,9 +28,9 @@ def upload_check(spec: EntryKindSpec, *, unit, year: int, content: bytes, actor)
 
 
 def upload_queue(spec: EntryKindSpec, *, unit, year: int, content: bytes, file_name: str, actor,
-                 source: str = "lab", request=None):
+                 source: str = "lab", request=None, category: str | None = None):
     """Queue the import of a checked file; returns its first job (the one whose progress people follow)."""
     pipeline = import_enqueue(kind=spec.name, content=content, file_name=file_name[:200], year=year,
                               unit_cf=unit.institutional_id, actor=actor, source=source,
-                              request=request)
+                              request=request, category=category)
     return pipeline.jobs.order_by("pk").first()

@@ -85,10 +85,15 @@ class EntryKindSpec:
     # The entry kind of one entry when the model holds several (by its category column).
     kind_of: Callable[[Entry], EntryKind] | None = None
     label: str = ""
+    # The measured values of a row (its amounts): a file's row with all of them empty and only labels filled
+    # is a template's scaffold row, skipped with a warning (`infra.importing.template_row_reason`).
+    measured: tuple[str, ...] = ()
+    # A kind holding several entry kinds by a category column (purchase, equipment): the column and its values.
+    # An upload may supply it from outside the file (`ImportRequest.category`: the submodule uploaded to).
+    category_column: str | None = None
+    categories: tuple[str, ...] = ()
     # Reference-data models ("factors.Location" …) this kind points at: after they are re-imported,
     # `relink()` (if given) refreshes the entries' links, then the kind is recalculated.
-    # A template's scaffold row (descriptive cells filled, no amount): reason to skip it with a warning.
-    skip_row: Callable[[dict[str, str]], str | None] | None = None
     reference_models: tuple[str, ...] = ()
     relink: Callable[[], None] | None = None
 

@@ -88,8 +88,8 @@ def single_row_values(spec: EntryKindSpec, cells: dict[str, str], *, unit, year:
     errors = []
     if (formula := formula_error(1, cells)) is not None:
         raise EntryInvalid([formula])
-    if spec.skip_row and (reason := spec.skip_row(cells)):
-        raise EntryInvalid([RowError(1, None, reason)])
+    # No template-row rule here (infra.importing.template_row_reason): one row entered by hand or sent to the
+    # API is never a template's scaffold, so an empty amount is an error, not a skipped row.
     errors = [RowError(1, c.name, REQUIRED) for c in spec.columns if c.required and not cells.get(c.name)]
     if errors:
         raise EntryInvalid(errors)

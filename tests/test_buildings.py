@@ -414,7 +414,9 @@ def test_combustion_override_is_one_row_verbatim_and_propane_is_other(tmp_path, 
     ("text", "message"),
     [
         ("unit_institutional_id,name,quantity\n13032,natural_gas,-1\n", "row 1, column quantity: must be ≥ 0 (got -1)"),
-        ("unit_institutional_id,name,quantity\n13032,natural_gas,\n", "row 1, column quantity: a value is required"),
+        # a template row (a fuel, no quantity) is skipped; a per-year file of nothing but that is refused
+        ("unit_institutional_id,name,quantity\n13032,natural_gas,\n",
+         "row 1: row skipped: a template row: no quantity"),
         ("unit_institutional_id,name,quantity\n13032,,5\n", "row 1, column name: a value is required"),
         ("unit_institutional_id,name,quantity\n13032,natural_gas,1,5\n",
          "row 1: too many cells: the header has 3 columns but this row has 4"),

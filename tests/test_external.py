@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from carbon.models import Emission, ModuleReport
 from carbon.taxonomy import EntryKind, Module
 from infra.csvio import ColumnSpec, read_csv
-from modules.external.kind import ai_kg, scaffold_reason
+from infra.importing import template_row_reason
+from modules.external.kind import ai_kg
 from modules.external.models import ExternalAI, ExternalCloud
 from modules.registry import KINDS
 from tests.campaign import import_csv, kg
@@ -111,7 +112,7 @@ def test_cloud_template_scaffold_rows_are_skipped_with_a_warning(tmp_path, year_
     with pytest.raises(CommandError):
         import_csv(tmp_path, "external_cloud", template, "--year", "2025", "--unit", "13032")
     out = capsys.readouterr().out
-    assert all(f"warning: row {n}: row skipped: no amount" in out for n in range(3, 13))
+    assert all(f"warning: row {n}: row skipped: a template row: no spent_amount" in out for n in range(3, 13))
     # GCP's factor is in USD and there is no USD rate for 2025: that row is an error.
     assert "row 2, column currency: no exchange rate for USD in 2025" in out
     assert not ExternalCloud.objects.exists()
@@ -125,17 +126,27 @@ def template_rows(name: str, kind: str) -> list[dict]:
     return [row.values for row in read_csv(SAMPLES / name, columns=columns)]
 
 
+def scaffold_reason(kind: str, values: dict, header: tuple[str, ...] | None = None) -> str | None:
+    """The import's one template-row rule (infra.importing), as the entry importer applies it to `kind`."""
+    spec = KINDS[kind]
+    header = header or tuple(name for name in values if name in {c.name for c in spec.columns})
+    return template_row_reason(values, header=header, measured=(*spec.measured, "kg_co2eq"),
+                               required=[c.name for c in spec.columns if c.required])
+
+
 def test_scaffold_rows_of_the_templates_are_recognised():
-    cloud = [scaffold_reason("external_cloud", v) for v in template_rows("external_clouds_template.csv",
-                                                                          "external_cloud")]
-    assert cloud == [None, None] + ["no amount"] * 10
-    ai = [scaffold_reason("external_ai", v) for v in template_rows("external_ai_template.csv", "external_ai")]
-    assert ai == [None] * 4 + ["no usage (requests_per_user_per_day, fte_count)"] * 15
-    # A half-filled row or a per-year row is not a scaffold: it stays an error.
+    cloud_header = ("service_type", "provider", "spent_amount", "currency", "note")
+    cloud = [scaffold_reason("external_cloud", v, cloud_header)
+             for v in template_rows("external_clouds_template.csv", "external_cloud")]
+    assert cloud == [None, None] + ["a template row: no spent_amount (fill it in to import the row)"] * 10
+    ai_header = ("provider", "usage_type", "requests_per_user_per_day", "fte_count", "note")
+    ai = [scaffold_reason("external_ai", v, ai_header)
+          for v in template_rows("external_ai_template.csv", "external_ai")]
+    assert ai == [None] * 4 + [
+        "a template row: no requests_per_user_per_day, fte_count (fill it in to import the row)"] * 15
+    # A half-filled row is not a scaffold: it stays an error.
     assert scaffold_reason("external_ai", {"provider": "Mistral AI", "usage_type": "text", "fte_count": "1",
                                            "requests_per_user_per_day": ""}) is None
-    assert scaffold_reason("external_cloud", {"unit_institutional_id": "13032", "provider": "AWS",
-                                              "service_type": "compute", "spent_amount": ""}) is None
 
 
 def test_cloud_and_ai_declare_creator_ownership():
@@ -159,7 +170,7 @@ def test_ai_template_imports_its_filled_rows_and_skips_the_scaffold(tmp_path, ye
     template = (SAMPLES / "external_ai_template.csv").read_text()
     import_csv(tmp_path, "external_ai", template, "--year", "2025", "--unit", "13032")
     out = capsys.readouterr().out
-    assert "warning: row 5: row skipped: no usage (requests_per_user_per_day, fte_count)" in out
+    assert "warning: row 5: row skipped: a template row: no requests_per_user_per_day, fte_count" in out
     assert "warning: row 19: row skipped" in out
     assert ExternalAI.objects.count() == 4
     got = {(r.emission_type, r.kg_co2eq) for r in Emission.objects.all()}

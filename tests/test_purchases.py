@@ -160,7 +160,7 @@ def test_reimport_changes_nothing_and_factor_reimport_recalculates(tmp_path, yea
     ("row", "message"),
     [
         ("13032,,x,-1,eur,51100000,", "row 2, column total_spent_amount: must be ≥ 0 (got -1)"),
-        ("13032,,x,,eur,51100000,", "row 2, column total_spent_amount: a value is required"),
+        ("13032,,x,abc,eur,51100000,", "row 2, column total_spent_amount: "),
         ("13032,,x,1,eur,,LA05", "row 2, column purchase_institutional_code: a value is required"),
         ("13032,food,x,1,eur,51100000,", "row 2, column purchase_category: 'food' is not one of"),
         ("13032,,x,1,euro,51100000,", "row 2, column currency: 'euro' is not a currency code"),
@@ -170,7 +170,7 @@ def test_reimport_changes_nothing_and_factor_reimport_recalculates(tmp_path, yea
         ("13032,,x,1,eur,51100000," + "A" * 33, "row 2, column purchase_additional_code: at most 32 characters "
                                                 "(got 33)"),
     ],
-    ids=["negative", "empty-amount", "no-code", "category", "currency", "ambiguous", "no-name", "too-long"],
+    ids=["negative", "not-a-number", "no-code", "category", "currency", "ambiguous", "no-name", "too-long"],
 )
 def test_bad_input_writes_nothing(tmp_path, year_with_purchase_factors, capsys, row, message):
     import_csv(tmp_path, "purchase", HEADER + "13032,,kept,200,eur,51100000,LA05\n", "--year", "2025")

@@ -43,11 +43,14 @@ def dispatch(job: Job) -> None:
 @transaction.atomic
 def import_enqueue(*, kind: str, content: bytes, file_name: str, year: int | None, unit_cf: str | None = None,
                    actor=None, skip_invalid: bool = False, allow_empty: bool = False, source: str = "admin",
-                   request=None) -> Pipeline:
+                   request=None, category: str | None = None) -> Pipeline:
     """A pipeline whose first job imports the file in a worker (an `upload_started` audit event, by `source`)."""
     pipeline = Pipeline.objects.create(kind=kind, year=year, created_by=actor)
+    options = {"skip_invalid": skip_invalid, "allow_empty": allow_empty}
+    if category:
+        options["category"] = category  # the submodule uploaded to (ImportRequest.category)
     job = Job(pipeline=pipeline, job_type=JobType.IMPORT, kind=kind, year=year, unit_cf=unit_cf or "",
-              file_name=file_name, options={"skip_invalid": skip_invalid, "allow_empty": allow_empty}, created_by=actor)
+              file_name=file_name, options=options, created_by=actor)
     job.file.save(file_name, ContentFile(content), save=False)
     job.save()
     emit("upload_started", source=source, actor=history_user(actor), actor_label=actor_label(actor),

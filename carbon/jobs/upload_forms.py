@@ -12,7 +12,7 @@ from carbon.models import YearConfiguration
 from infra.importing import IMPORTERS, Importer, get_importer
 from units.models import Unit
 
-__all__ = ["MAX_UPLOAD_BYTES", "UploadForm", "kind_group", "kind_label", "too_large_message"]
+__all__ = ["MAX_UPLOAD_BYTES", "UploadForm", "category_choices", "kind_group", "kind_label", "too_large_message"]
 
 # Above this the admin refuses the file (a per-year file of 500,000 rows is about 60 MB).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -43,6 +43,13 @@ def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return [(group, sorted(choices, key=lambda c: c[1].lower())) for group, choices in grouped.items() if choices]
 
 
+def category_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The categories (submodules) of the kinds that hold several, grouped by kind, values prefixed by the kind
+    (two kinds may share a category name); read from the importers, so a new such kind shows up here."""
+    return [(kind_label(importer), [(f"{importer.name}:{c}", c) for c in importer.categories])
+            for importer in sorted(IMPORTERS.values(), key=lambda i: i.name) if getattr(importer, "categories", ())]
+
+
 def too_large_message(size: int | None = None) -> str:
     got = f" (this one is {filesizeformat(size)})" if size else ""
     return (f"The file is larger than {filesizeformat(MAX_UPLOAD_BYTES)}{got}: split it, or import it with "
@@ -57,6 +64,10 @@ class UploadForm(forms.Form):
                               help_text="Per-year entries only: leave empty for a per-year file (it replaces the "
                                         "previous per-year file of that kind and year); give a unit's cf to append a "
                                         "unit file without a unit_institutional_id column.")
+    category = forms.ChoiceField(label="Category (submodule)", required=False,
+                                 help_text="Purchase and equipment files: the category the file is for, as the "
+                                           "reference's per-category templates (no category column). It fills the "
+                                           "rows' empty category cells; a row naming another category is an error.")
     skip_invalid = forms.BooleanField(label="Skip invalid rows", required=False,
                                       help_text="Import the valid rows and list the skipped ones. Otherwise a file "
                                                 "with any row error imports nothing.")
@@ -66,6 +77,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "---------"), *kind_choices()]
+        self.fields["category"].choices = [("", "--------- (from the file)"), *category_choices()]
         years = list(YearConfiguration.objects.order_by("-year"))
         self.fields["year"].choices = [("", "---------")] + [
             (y.year, str(y.year) if y.configuration_completed else f"{y.year} (not configured yet)") for y in years]
@@ -101,6 +113,7 @@ class UploadForm(forms.Form):
             config = YearConfiguration.objects.filter(year=year).first()
             if config is None or config.configuration_completed is None:
                 self.add_error("year", f"Year {year} is not configured yet: create it first.")
+        cleaned["category"] = self._category(kind, importer, cleaned.get("category") or "")
         unit_cf = (cleaned.get("unit_cf") or "").strip()
         cleaned["unit_cf"] = unit_cf or None
         if unit_cf:
@@ -109,3 +122,14 @@ class UploadForm(forms.Form):
             elif not Unit.objects.filter(institutional_id=unit_cf).exists():
                 self.add_error("unit_cf", f"Unknown unit cf '{unit_cf}'.")
         return cleaned
+
+    def _category(self, kind: str, importer: Importer, choice: str) -> str | None:
+        """The chosen category of this kind (None: from the file); a category of another kind is an error."""
+        if not choice:
+            return None
+        category_kind, _, category = choice.partition(":")
+        if category_kind != kind:
+            self.add_error("category", f"{choice.replace(':', ': ')} is a category of {category_kind} files, not "
+                                       f"of {kind} files.")
+            return None
+        return category

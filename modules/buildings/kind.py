@@ -273,6 +273,7 @@ COMBUSTION_SPEC = EntryKindSpec(
     compute=compute_combustion,
     override_leaf=lambda entry: taxonomy.combustion_leaf(entry.name),
     factor_kinds=("energy_combustion",),
+    measured=("quantity",),
     label="Energy combustion",
 )
 

@@ -5,10 +5,11 @@ factor found by (equipment_class, sub_class), else (equipment_class, ''), within
 An empty weekly-hours cell takes the factor's default at computation (0 is a real value: switched off),
 so a corrected default reaches every entry that relied on it.
 
-`equipment_category` is an optional column, although the contract marks it required: the sample
-equipments_smoke.csv has none. An empty category is taken from the year's factors for the row's class
-(and sub_class); when none or several categories are possible the row is rejected, since the
-category is the entry's kind.
+`equipment_category` is an optional column: the sample equipments_smoke.csv has none. An empty category is
+taken from the upload's category (the submodule uploaded to: `ImportRequest.category`), else from the year's
+factors for the row's class (and sub_class); when none or several categories are possible the row is
+rejected, since the category is the entry's kind. Classes are matched through the reference's spellings
+(`factors.aliases.FACTOR_NAME_ALIASES`: "Lab Freezer / Frigde").
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from decimal import Decimal
 
 from carbon import taxonomy
 from carbon.taxonomy import EntryKind
-from factors.kinds.equipment import HOURS_PER_WEEK, EquipmentFactor, check_hours_sum, parse_category, parse_hours
+from factors.aliases import factor_name
+from factors.kinds.equipment import (
+    EQUIPMENT_CATEGORIES,
+    HOURS_PER_WEEK,
+    EquipmentFactor,
+    check_hours_sum,
+    parse_category,
+    parse_hours,
+)
 from factors.kinds.purchases import check_lengths
 from infra.csvio import CellError, ColumnSpec
 from modules.base import Leaf
@@ -37,6 +46,11 @@ def _key(text: str) -> str:
     return " ".join((text or "").lower().split())
 
 
+def _class_key(text: str) -> str:
+    """A class as the factors name it: the reference's spellings are aliases (factors.aliases)."""
+    return _key(factor_name("equipment", "equipment_class", text))
+
+
 @dataclass
 class EquipmentFactors:
     """One year's factors by (category, class, sub_class), and the categories each (class, sub_class) has."""
@@ -45,11 +59,11 @@ class EquipmentFactors:
     categories: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def find(self, category: str, equipment_class: str, sub_class: str) -> EquipmentFactor | None:
-        cls, sub = _key(equipment_class), _key(sub_class)
+        cls, sub = _class_key(equipment_class), _key(sub_class)
         return self.by_key.get((category, cls, sub)) or self.by_key.get((category, cls, ""))
 
     def categories_of(self, equipment_class: str, sub_class: str) -> set[str]:
-        cls, sub = _key(equipment_class), _key(sub_class)
+        cls, sub = _class_key(equipment_class), _key(sub_class)
         return self.categories.get((cls, sub)) or self.categories.get((cls, "")) or set()
 
 
@@ -154,6 +168,8 @@ SPEC = EntryKindSpec(
     compute=compute,
     override_leaf=lambda entry: taxonomy.equipment_leaf(entry.equipment_category),
     factor_kinds=("equipment",),
+    category_column="equipment_category",
+    categories=EQUIPMENT_CATEGORIES,
     kind_of=lambda entry: taxonomy.equipment_kind(entry.equipment_category),
     label="Equipment",
 )

@@ -12,9 +12,8 @@ Standard users may enter these rows and own the rows they created (`Entry.create
 owner column, so `owner_field` stays None and the ownership check is on the creator.
 
 The lab templates (external_clouds_template.csv, external_ai_template.csv) carry scaffold rows: a
-provider and usage filled in, the amount left empty. `scaffold_reason` recognises them; the shared
-importer has no way yet to skip a row with a warning, so today such rows are "a value is required"
-errors (import with --skip-invalid to keep the filled rows).
+provider and usage filled in, the amount left empty. The import skips them with a warning by the rule
+every kind shares (`measured` below; `infra.importing.template_row_reason`).
 """
 
 from __future__ import annotations
@@ -40,26 +39,6 @@ REQUESTS_PER_DAY = {"1_5": Decimal("3.0"), "5_20": Decimal("12.5"), "20_100": De
                     "gt_100": Decimal("100.0")}
 WORKING_DAYS_PER_WEEK = 5
 WORKING_WEEKS_PER_YEAR = 46
-
-
-# ----------------------------------------------------------------------------------- scaffold rows
-SCAFFOLD_COLUMNS = {
-    # kind → (descriptive columns a template pre-fills, columns whose emptiness makes the row a scaffold)
-    "external_cloud": (("service_type", "provider", "currency"), ("spent_amount",)),
-    "external_ai": (("provider", "usage_type"), ("requests_per_user_per_day", "fte_count")),
-}
-
-
-def scaffold_reason(kind: str, values: dict[str, str]) -> str | None:
-    """Why a template's scaffold row should be skipped ('no amount'), or None for a row to import.
-
-    A scaffold row has only the template's descriptive cells filled and every amount cell empty.
-    """
-    descriptive, amounts = SCAFFOLD_COLUMNS[kind]
-    filled = {name for name, text in values.items() if text}
-    if filled and not filled & set(amounts) and filled <= set(descriptive):
-        return "no amount" if kind == "external_cloud" else "no usage (requests_per_user_per_day, fte_count)"
-    return None
 
 
 # ------------------------------------------------------------------------------------------- cloud
@@ -169,7 +148,7 @@ SPECS = [
         owner_field=None,  # owned by their creator (Entry.created_by), see the module docstring
         standard_editable=True,
         label="External cloud",
-        skip_row=lambda values: scaffold_reason("external_cloud", values),
+        measured=("spent_amount",),
     ),
     EntryKindSpec(
         name="external_ai",
@@ -186,6 +165,6 @@ SPECS = [
         owner_field=None,  # owned by their creator (Entry.created_by), see the module docstring
         standard_editable=True,
         label="External AI",
-        skip_row=lambda values: scaffold_reason("external_ai", values),
+        measured=("requests_per_user_per_day", "fte_count"),
     ),
 ]

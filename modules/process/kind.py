@@ -53,5 +53,6 @@ SPEC = EntryKindSpec(
     compute=compute,
     override_leaf=lambda entry: taxonomy.process_leaf(entry.category),
     factor_kinds=("process_emission",),
+    measured=("quantity",),
     label="Process emissions",
 )

@@ -3,9 +3,10 @@
 Purchase: kg = amount converted to the factor's currency × ef_kg_co2eq_per_currency, the factor being
 chosen "override-first" (reference-domain §5): a known additional code wins, else the institutional
 code (its single factor, or its average row without additional code). `purchase_category` may be left
-empty in a file: the factor of the code then tells it (the sample purchases_common_smoke.csv has no
-such column); an empty category whose code has no factor is a row error, because the category is the
-entry's kind and cannot be guessed.
+empty in a file: the upload's category (the submodule uploaded to: `ImportRequest.category`) fills it,
+else the factor of the code tells it (the reference's per-category templates have no such column); an
+empty category that neither gives is a row error, because the category is the entry's kind and cannot be
+guessed. With a category, a code with no factor is kept with the usual "no factor" warning.
 
 Currency (product.md §5.5) lives here too and is shared with external cloud: amounts are converted
 through the yearly `ExchangeRate` table, `amount / rate(entry currency) × rate(factor currency)`,
@@ -23,6 +24,7 @@ from decimal import Decimal
 from carbon import taxonomy
 from carbon.taxonomy import EntryKind
 from factors.kinds.purchases import (
+    PURCHASE_CATEGORIES,
     AdditionalPurchaseFactor,
     PurchaseFactor,
     check_lengths,
@@ -160,8 +162,9 @@ def parse_purchase_row(values: dict[str, str], ctx: RowContext) -> dict:
     elif factor is not None:
         row["purchase_category"] = factor.purchase_category
     else:
-        raise CellError(f"purchase_category is empty and no factor for code '{code}' tells it",
-                        column="purchase_category")
+        raise CellError(f"purchase_category is empty and no factor for code '{code}' tells it: give the category "
+                        f"(a purchase_category column, the upload page's category, or import_csv --category; one "
+                        f"of: {', '.join(PURCHASE_CATEGORIES)})", column="purchase_category")
     if values.get(OVERRIDE_COLUMN):
         return row
     if factor is None:
@@ -251,6 +254,9 @@ SPECS = [
         compute=compute_purchases,
         override_leaf=lambda entry: taxonomy.purchase_leaf(entry.purchase_category),
         factor_kinds=("purchase",),
+        measured=("total_spent_amount",),
+        category_column="purchase_category",
+        categories=PURCHASE_CATEGORIES,
         kind_of=lambda entry: taxonomy.purchase_kind(entry.purchase_category),
         label="Purchases",
     ),
@@ -266,6 +272,7 @@ SPECS = [
         compute=compute_additional_purchases,
         override_leaf=lambda entry: taxonomy.additional_purchase_leaf(entry.name),
         factor_kinds=("additional_purchase",),
+        measured=("annual_consumption",),
         label="Additional purchases",
     ),
 ]
