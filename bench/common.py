@@ -1,8 +1,9 @@
 """Shared set-up of the benchmarks: a private database, a realistic organisation, timing helpers.
 
 Every benchmark prints its figure and the ratio to a baseline measured in the same run on the same
-machine (PostgreSQL COPY or a set-based UPDATE of the same rows): absolute times mean little on a
-noisy machine, ratios travel.
+machine (csv + COPY of the same file, `csv_copy_baseline`, or an UPDATE writing the same values): absolute
+times mean little on a noisy machine, ratios travel. `measured` gives wall and CPU seconds (this process +
+its PostgreSQL backend), `settle` the same starting state for every timed step.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "carbon_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "carbon_bench")  # two runs on one server: two names
 
 
 def setup_django() -> None:
@@ -90,30 +91,83 @@ def timed(results: dict, key: str):
     results[key] = time.perf_counter() - started
 
 
-def copy_rows_baseline(model, rows: list[list]) -> float:
-    """Seconds to COPY `rows` (values in the model's column order) into a same-shaped temporary table."""
+def backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend so far (local server only; 0 when unreadable)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(fn, *args, **kwargs) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of this process plus its backend, fn's result) of one call."""
+    cpu, db = time.process_time(), backend_cpu()
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    wall = time.perf_counter() - started
+    return wall, time.process_time() - cpu + backend_cpu() - db, result
+
+
+def settle() -> None:
+    """The same starting state for every timed step: dead rows vacuumed, statistics fresh, dirty pages
+    flushed (CHECKPOINT), so that no step pays for the previous one's writes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
+
+
+def csv_copy_baseline(model, data: bytes, module_reports: dict[str, int],
+                      table: str = "bench_import_baseline") -> int:
+    """The import baseline: parse `data` (a per-year file) with the csv module and COPY its rows into an
+    ordinary table with the entry table's columns and indexes (no foreign keys), committed — what "COPY of
+    the same rows, CSV parsing included" costs. Cells go to their columns as text (PostgreSQL parses them),
+    the unit's cf becomes its module report id (`module_reports`), ids come from the table's default.
+    Returns the rows copied; the table is created before and dropped after (both small, and timed with it)."""
+    import csv
+
     from django.db import connection, transaction
+    from django.utils import timezone
 
-    table = model._meta.db_table
-    columns = [f.column for f in model._meta.concrete_fields]
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_text(v) for v in row) + "\n")
-    text = buffer.getvalue()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE bench_baseline (LIKE {table} INCLUDING ALL) ON COMMIT DROP")
-        started = time.perf_counter()
-        with cursor.cursor.copy(f"COPY bench_baseline ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(text)
-        return time.perf_counter() - started
-
-
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if f.column != "id"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TABLE {table} (LIKE {quote(model._meta.db_table)} "
+                       f"INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
+    now = timezone.now()
+    count = 0
+    try:
+        with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {table} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN") as copy:
+            reader = csv.reader(io.StringIO(data.decode("utf-8")))
+            header = next(reader)
+            position = {name: i for i, name in enumerate(header)}
+            unit = position["unit_institutional_id"]
+            plan = []  # per column: a cell position, or a constant
+            for f in fields:
+                if f.name in position:
+                    plan.append((position[f.name], None))
+                elif f.column == "module_report_id":
+                    plan.append((-1, None))
+                else:
+                    constant = {"source": 1, "created_at": now, "updated_at": now}.get(f.name, f.get_default())
+                    plan.append((None, constant))
+            for cells in reader:
+                copy.write_row([module_reports[cells[unit]] if i == -1 else (cells[i] or None) if i is not None
+                                else constant for i, constant in plan])
+                count += 1
+        return count
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def report(metric: str, value: float, unit: str, baseline: float, **extra) -> None:

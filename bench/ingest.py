@@ -1,9 +1,13 @@
-"""Import throughput: 100,000 plane rows and 100,000 purchase rows through the command-line service.
+"""Import throughput: 100,000 plane rows and 100,000 purchase rows through the importer (what the command
+line, the worker and the upload pages call).
 
-The import includes everything a real one does: CSV parsing and validation of every row, the
-entries, their history (acting user, reason), their emission rows, entry totals and statistics.
-Baseline, in the same run: PostgreSQL COPY of the same entry rows into a same-shaped table.
-Usage: python bench/ingest.py [ROWS]
+The import includes everything a real one does: CSV parsing and validation of every row, the entries, their
+history (acting user, reason), their emission rows, entry totals and statistics, committed.
+Baseline (issue 13), measured in the same run, interleaved with the imports, each step after a VACUUM ANALYZE
+and a CHECKPOINT: parse the same CSV with the `csv` module and COPY the rows into an ordinary table with the
+entry table's columns and indexes (no FKs), commit included (`common.csv_copy_baseline`). A warm-up pass
+(a tenth of the rows) runs first and is not counted. Wall and CPU seconds (this process + its backend).
+Usage: BENCH_DB=name python bench/ingest.py [ROWS] [ROUNDS]
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ from __future__ import annotations
 import io
 import random
 import sys
-import time
 
-from common import copy_rows_baseline, report, reset_campaign, setup_django
+from common import csv_copy_baseline, measured, report, reset_campaign, settle, setup_django
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 AIRPORTS = ["GVA", "ZRH", "CDG", "LHR", "FRA", "AMS", "JFK", "BCN", "FCO", "VIE", "MUC", "BSL", "LIS", "CPH", "ARN"]
 
 
@@ -51,48 +55,87 @@ def purchase_files(labs: list[str]) -> tuple[bytes, bytes]:
     return factors.getvalue().encode(), entries.getvalue().encode()
 
 
+PLANE_FACTORS = (
+    b"category,cabin_class,ef_kg_co2eq_per_km,rfi_adjustment,min_distance,max_distance\n"
+    b"short_to_medium_haul,economy,0.2906,1.35,0,2500\nshort_to_medium_haul,business,0.4471,1.35,0,2500\n"
+    b"short_to_medium_haul,first,0.2906,1.35,0,2500\nmedium_to_long_haul,economy,0.1902,1.35,2500,999999\n"
+    b"medium_to_long_haul,business,0.3930,1.35,2500,999999\nmedium_to_long_haul,first,0.6056,1.35,2500,999999\n"
+)
+
+
 def run_import(kind: str, data: bytes, year: int = 2025):
+    """Import one file; returns its outcome (raises on any error)."""
     from infra.importing import ImportRequest, get_importer
 
-    started = time.perf_counter()
     outcome = get_importer(kind).run(ImportRequest(source=data, year=year))
-    elapsed = time.perf_counter() - started
     if outcome.errors:
         raise SystemExit(f"{kind}: {outcome.errors[:5]}")
-    return elapsed
+    return outcome
 
 
-def stored_rows(model) -> list[list]:
-    columns = [f.attname for f in model._meta.concrete_fields]
-    return [list(row) for row in model.objects.order_by("pk").values_list(*columns)]
+def timed_import(kind: str, data: bytes) -> tuple[float, float]:
+    wall, cpu, _ = measured(run_import, kind, data)
+    return wall, cpu
+
+
+def prepare() -> tuple[list[str], bytes]:
+    """An empty campaign with the plane and purchase factors; returns the labs and the purchase factor file."""
+    labs = reset_campaign()
+    run_import("factors:plane", PLANE_FACTORS)
+    purchase_factors, _ = purchase_files(labs)
+    run_import("factors:purchase", purchase_factors)
+    return labs
+
+
+def module_reports_of(kind: str) -> dict[str, int]:
+    """unit cf → module report id of the kind's module (what the baseline writes for the unit column)."""
+    from carbon.models import ModuleReport
+    from modules.registry import KINDS
+
+    return dict(ModuleReport.objects.filter(report__year_id=2025, module=KINDS[kind].module.value)
+                .values_list("report__unit__institutional_id", "pk"))
+
+
+def one_round(files: dict[str, bytes]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Baseline then import of each file, each after `settle()`, on a fresh campaign."""
+    from modules.registry import KINDS
+
+    prepare()
+    result = {}
+    for kind, data in files.items():
+        settle()
+        base_wall, base_cpu, _ = measured(csv_copy_baseline, KINDS[kind].model, data, module_reports_of(kind))
+        settle()
+        result[kind] = {"baseline": (base_wall, base_cpu), "import": timed_import(kind, data)}
+    return result
 
 
 def main() -> None:
+    global ROWS
     setup_django()
     from django.core.management import call_command
 
-    from modules.registry import KINDS
-
-    labs = reset_campaign()
     call_command("load_locations", "--airports-only", verbosity=0)
-    run_import("factors:plane", (
-        b"category,cabin_class,ef_kg_co2eq_per_km,rfi_adjustment,min_distance,max_distance\n"
-        b"short_to_medium_haul,economy,0.2906,1.35,0,2500\nshort_to_medium_haul,business,0.4471,1.35,0,2500\n"
-        b"short_to_medium_haul,first,0.2906,1.35,0,2500\nmedium_to_long_haul,economy,0.1902,1.35,2500,999999\n"
-        b"medium_to_long_haul,business,0.3930,1.35,2500,999999\nmedium_to_long_haul,first,0.6056,1.35,2500,999999\n"
-    ))
-    purchase_factors, purchases = purchase_files(labs)
-    run_import("factors:purchase", purchase_factors)
-    planes = plane_file(labs)
-
-    timings = {"plane": run_import("plane", planes), "purchase": run_import("purchase", purchases)}
-    baseline = {name: copy_rows_baseline(KINDS[name].model, stored_rows(KINDS[name].model)) for name in timings}
-    for name in timings:
-        print(f"{name}: import {ROWS / timings[name]:,.0f} rows/s ({timings[name]:.1f}s), "
-              f"COPY {ROWS / baseline[name]:,.0f} rows/s ({baseline[name]:.2f}s)")
-    total_import, total_copy = sum(timings.values()), sum(baseline.values())
-    report("import_rows_per_second", 2 * ROWS / total_import, "rows/s", 2 * ROWS / total_copy,
-           rows=2 * ROWS, target_ratio=0.25)
+    rows = ROWS
+    labs = [f"L{i:04d}" for i in range(200)]  # reset_campaign's labs
+    ROWS = max(rows // 10, 1000)
+    one_round({"plane": plane_file(labs), "purchase": purchase_files(labs)[1]})  # warm-up, not counted
+    ROWS = rows
+    files = {"plane": plane_file(labs), "purchase": purchase_files(labs)[1]}
+    totals = {"baseline": [0.0, 0.0], "import": [0.0, 0.0]}
+    for round_number in range(ROUNDS):
+        for kind, steps in one_round(files).items():
+            (bw, bc), (iw, ic) = steps["baseline"], steps["import"]
+            print(f"round {round_number + 1} {kind}: import {iw:.1f}s wall / {ic:.1f}s CPU "
+                  f"({ROWS / iw:,.0f} rows/s); baseline csv+COPY {bw:.2f}s wall / {bc:.2f}s CPU "
+                  f"({ROWS / bw:,.0f} rows/s); ratio {bw / iw:.3f} (CPU {bc / ic:.3f})")
+            for step in totals:
+                totals[step][0] += steps[step][0]
+                totals[step][1] += steps[step][1]
+    rows_total = 2 * ROWS * ROUNDS
+    (iw, ic), (bw, bc) = totals["import"], totals["baseline"]
+    report("import_rows_per_second", rows_total / iw, "rows/s", rows_total / bw, rows=rows_total,
+           target_ratio=0.25, import_cpu_s=round(ic, 2), baseline_cpu_s=round(bc, 2), cpu_ratio=round(bc / ic, 4))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Recalculation throughput: recompute every emission of N entries (default 1,000,000) after a factor change.
 
-The recalculation is the real one (`modules.engine.recalculate`: load entries in chunks, compute,
-replace their emission rows, store totals, refresh statistics). Baseline, in the same run: one
-set-based SQL UPDATE of the same emission rows and entry totals with the new factor.
-Usage: python bench/recalc.py [ENTRIES]
+The recalculation is the real one (`modules.engine.recalculate`: load entries in chunks, compute, write
+their emission rows and totals, refresh statistics). Baseline (issue 13): one UPDATE per table writing the
+same values as the engine (every column the engine writes: the emission rows' kg, quantity, factor id and
+values, computation time; the entries' totals) into the same tables, in the same state. Measured in the same
+run, interleaved (baseline, engine, baseline, engine …), after a warm-up engine pass, each step after a
+VACUUM ANALYZE and a CHECKPOINT; wall and CPU seconds (this process + its backend).
+Usage: BENCH_DB=name python bench/recalc.py [ENTRIES] [ROUNDS]
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import random
 import sys
 import time
 
-from common import report, reset_campaign, setup_django
+from common import measured, report, reset_campaign, settle, setup_django
 
 ENTRIES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 
 
 def build(labs: list[str]) -> None:
@@ -56,15 +60,22 @@ def build(labs: list[str]) -> None:
         cursor.execute("ANALYZE modules_processemission; ANALYZE carbon_emission")
 
 
-def sql_baseline(new_ef: str) -> float:
+def sql_baseline() -> None:
+    """What the engine writes, as one UPDATE per table: the values of the current factor."""
     from django.db import connection, transaction
 
-    started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE carbon_emission e SET kg_co2eq = p.quantity * %s, computed_at = now() "
-                       "FROM modules_processemission p WHERE e.kind = 50 AND e.entry_id = p.id", [new_ef])
-        cursor.execute("UPDATE modules_processemission SET kg_co2eq = quantity * %s", [new_ef])
-    return time.perf_counter() - started
+        cursor.execute(
+            "UPDATE carbon_emission e SET kg_co2eq = round(p.quantity * f.ef_kg_co2eq_per_unit, 6), quantity = NULL, "
+            "factor_id = f.id, factor_values = jsonb_build_object('ef_kg_co2eq_per_unit', "
+            "f.ef_kg_co2eq_per_unit::text, 'unit', f.unit), computed_at = now() "
+            "FROM modules_processemission p JOIN factors_processemissionfactor f "
+            "ON f.year = 2025 AND lower(f.category) = lower(p.category) AND f.subcategory = '' "
+            "WHERE e.kind = 50 AND e.entry_id = p.id")
+        cursor.execute(
+            "UPDATE modules_processemission p SET kg_co2eq = round(p.quantity * f.ef_kg_co2eq_per_unit, 6) "
+            "FROM factors_processemissionfactor f "
+            "WHERE f.year = 2025 AND lower(f.category) = lower(p.category) AND f.subcategory = ''")
 
 
 def main() -> None:
@@ -77,14 +88,23 @@ def main() -> None:
     started = time.perf_counter()
     build(labs)
     print(f"built {ENTRIES:,} entries in {time.perf_counter() - started:.1f}s")
-    baseline = sql_baseline("2")
-    ProcessEmissionFactor.objects.update(ef_kg_co2eq_per_unit=3)
-    started = time.perf_counter()
-    recalculate(KINDS["process_emission"], year=2025)
-    elapsed = time.perf_counter() - started
-    print(f"recalculate: {elapsed:.1f}s; set-based SQL UPDATE: {baseline:.1f}s")
-    report("recalc_entries_per_second", ENTRIES / elapsed, "entries/s", ENTRIES / baseline, entries=ENTRIES,
-           target_ratio=0.5)
+    ProcessEmissionFactor.objects.update(ef_kg_co2eq_per_unit=3)  # the factor change both sides write
+    recalculate(KINDS["process_emission"], year=2025)  # warm-up: the engine's state, not counted
+    totals = {"baseline": [0.0, 0.0], "engine": [0.0, 0.0]}
+    for round_number in range(ROUNDS):
+        settle()
+        base_wall, base_cpu, _ = measured(sql_baseline)
+        settle()
+        wall, cpu, _ = measured(recalculate, KINDS["process_emission"], year=2025)
+        print(f"round {round_number + 1}: recalculate {wall:.1f}s wall / {cpu:.1f}s CPU; UPDATE baseline "
+              f"{base_wall:.1f}s wall / {base_cpu:.1f}s CPU; ratio {base_wall / wall:.3f} (CPU {base_cpu / cpu:.3f})")
+        for key, (w, c) in (("baseline", (base_wall, base_cpu)), ("engine", (wall, cpu))):
+            totals[key][0] += w
+            totals[key][1] += c
+    (ew, ec), (bw, bc) = totals["engine"], totals["baseline"]
+    n = ENTRIES * ROUNDS
+    report("recalc_entries_per_second", n / ew, "entries/s", n / bw, entries=ENTRIES, rounds=ROUNDS,
+           target_ratio=0.5, engine_cpu_s=round(ec, 2), baseline_cpu_s=round(bc, 2), cpu_ratio=round(bc / ec, 4))
 
 
 if __name__ == "__main__":

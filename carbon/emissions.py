@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from django.db import connection
 
 from carbon.models import Emission
-from infra.bulk import allocate_ids, copy_tuples
+from infra.bulk import allocate_ids, copy_tuples, execute_bound
 
-__all__ = ["EMISSION_COLUMNS", "emission_sums", "emissions_delete", "emissions_insert"]
+__all__ = ["EMISSION_COLUMNS", "emission_sums", "emissions_delete", "emissions_insert", "emissions_replace"]
 
 # The columns of a row tuple given to `emissions_insert` (the id is added here).
 EMISSION_COLUMNS = ["module_report_id", "unit_id", "year", "module", "kind", "entry_id", "emission_type", "scope",
@@ -39,6 +39,59 @@ def emissions_insert(rows: Sequence[tuple]) -> int:
     ids = allocate_ids(Emission, len(rows))
     copy_tuples(_TABLE, [*EMISSION_COLUMNS, "id"], (row + (pk,) for row, pk in zip(rows, ids, strict=True)))
     return len(rows)
+
+
+_KEY = [EMISSION_COLUMNS.index(c) for c in ("kind", "entry_id", "emission_type")]
+# What a recomputation changes in a row found again (its entry, kind and leaf are what found it). The texts
+# (unit, factor values) repeat across rows: they are sent once each and indexed; the arrays go in binary.
+_NUMBERS = [("scope", "smallint"), ("kg_co2eq", "numeric"), ("quantity", "numeric"), ("factor_id", "bigint"),
+            ("is_override", "boolean")]
+_UNIT, _FACTOR_VALUES, _COMPUTED_AT = (EMISSION_COLUMNS.index(c) for c in ("quantity_unit", "factor_values",
+                                                                           "computed_at"))
+
+
+def emissions_replace(kinds: Sequence[int], entry_ids: Sequence[int], rows: Sequence[tuple]) -> int:
+    """Store the recomputed rows of these entries in place: a row whose (kind, entry, leaf) exists already is
+    updated (same id: no index entry for a new id, no COPY), only rows that appear are inserted and rows that
+    disappear deleted. Returns the rows written."""
+    if not entry_ids:
+        return 0
+    existing: dict[tuple, list[int]] = {}
+    for pk, *key in execute_bound(f"SELECT id, kind, entry_id, emission_type FROM {_TABLE} "
+                                  "WHERE kind = ANY(%b::int[]) AND entry_id = ANY(%b::bigint[]) ORDER BY id",
+                                  [list(kinds), list(entry_ids)]):
+        existing.setdefault(tuple(key), []).append(pk)
+    updates: list[tuple[int, tuple]] = []
+    inserts: list[tuple] = []
+    for row in rows:
+        ids = existing.get(tuple(row[i] for i in _KEY))
+        if ids:
+            updates.append((ids.pop(0), row))
+        else:
+            inserts.append(row)
+    gone = [pk for ids in existing.values() for pk in ids]
+    if gone:
+        execute_bound(f"DELETE FROM {_TABLE} WHERE id = ANY(%b::bigint[])", [gone])
+    if updates:
+        _update_rows(updates)
+    emissions_insert(inserts)
+    return len(updates) + len(inserts)
+
+
+def _update_rows(updates: list[tuple[int, tuple]]) -> None:
+    """One UPDATE … FROM unnest(arrays) of rows found again (id, new row tuple)."""
+    texts: dict[tuple[str, str], int] = {}
+    text_index = [texts.setdefault((row[_UNIT], row[_FACTOR_VALUES]), len(texts) + 1) for _, row in updates]
+    numbers = [[row[EMISSION_COLUMNS.index(name)] for _, row in updates] for name, _ in _NUMBERS]
+    names = [name for name, _ in _NUMBERS]
+    casts = ", ".join(f"%b::{sql_type}[]" for _, sql_type in _NUMBERS)  # binary: no per-element escaping
+    assignments = ", ".join(f"{name} = v.{name}" for name in names)
+    execute_bound(
+        f"UPDATE {_TABLE} AS e SET {assignments}, quantity_unit = (%s::text[])[v.t], "
+        f"factor_values = ((%s::text[])[v.t])::jsonb, computed_at = %s "
+        f"FROM unnest(%b::bigint[], %b::int[], {casts}) AS v(id, t, {', '.join(names)}) WHERE e.id = v.id",
+        [[unit for unit, _ in texts], [values for _, values in texts], updates[0][1][_COMPUTED_AT],
+         [pk for pk, _ in updates], text_index, *numbers])
 
 
 def emission_sums(module_report_ids: Iterable[int]) -> list[tuple]:

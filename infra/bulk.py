@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from infra.history import history_reason, history_user
 
-__all__ = ["allocate_ids", "copy_history", "copy_insert", "copy_tuples", "delete_ids", "history_from_ids"]
+__all__ = ["allocate_ids", "copy_history", "copy_insert", "copy_tuples", "delete_ids", "execute_bound",
+           "history_from_ids"]
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
@@ -120,3 +121,17 @@ def history_from_ids(model: type[models.Model], ids: Sequence[int], *, history_t
                              getattr(history_user(user), "pk", None),
                              list(ids)])
         return cursor.rowcount
+
+
+def execute_bound(sql: str, params: Sequence) -> list[tuple]:
+    """Run one statement with its parameters sent apart from the text (server-side binding), on Django's
+    connection and in its transaction; returns the rows it gives (none for a write). For statements that take
+    large arrays: Django's cursor interpolates parameters into the SQL text, which quotes every array element
+    in Python; `%b` placeholders here send an array in binary, with no per-element work at all."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+

@@ -7,7 +7,8 @@ unless the caller asks to skip invalid rows — then it says exactly which rows 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,8 +16,8 @@ from django.db import transaction
 
 from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning
 
-__all__ = ["IMPORTERS", "BaseImporter", "ImportOutcome", "ImportRequest", "Importer", "access_refusal",
-           "collect_rows", "get_importer", "register", "set_access_policy"]
+__all__ = ["IMPORTERS", "TEMPLATE_SENTENCES", "BaseImporter", "ImportOutcome", "ImportRequest", "Importer",
+           "access_refusal", "collect_rows", "get_importer", "register", "set_access_policy", "template_row_reason"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class ImportRequest:
     # In a pipeline, recalculations and statistics are separate jobs: the importer reports what
     # they must cover (outcome.recalculate, outcome.module_reports) instead of doing them inline.
     defer_followups: bool = False
+    # What the upload target says and the file does not: the category (submodule) of a kind that holds several
+    # (a purchase file uploaded as "services"). The reference takes it from where a file is uploaded, so its
+    # per-category templates carry no such column. Fills the kind's category cells left empty.
+    category: str | None = None
 
 
 @dataclass
@@ -50,6 +55,9 @@ class ImportOutcome:
     dry_run: bool = False
     recalculate: list[str] = field(default_factory=list)  # entry kinds to recompute (deferred)
     module_reports: list[int] = field(default_factory=list)  # statistics to refresh (deferred)
+    # A diff against stored rows (a per-year file of entries): created/updated/deleted are the rows added,
+    # changed and removed, and the summary says so in those words.
+    diff: bool = False
 
     @property
     def failed(self) -> bool:
@@ -61,9 +69,14 @@ class ImportOutcome:
         return not self.dry_run and not self.failed
 
     def summary(self) -> str:
-        verb = "would create" if self.dry_run else "created"
-        text = (f"{self.kind}: {self.rows_read} rows read, {verb} {self.created}, updated {self.updated}, "
-                f"deleted {self.deleted}, unchanged {self.unchanged}")
+        if self.diff:
+            verb = "would add" if self.dry_run else "added"
+            text = (f"{self.kind}: {self.rows_read} rows read, {verb} {self.created}, changed {self.updated}, "
+                    f"removed {self.deleted}, unchanged {self.unchanged}")
+        else:
+            verb = "would create" if self.dry_run else "created"
+            text = (f"{self.kind}: {self.rows_read} rows read, {verb} {self.created}, updated {self.updated}, "
+                    f"deleted {self.deleted}, unchanged {self.unchanged}")
         if self.skipped_rows:
             text += f", skipped {len(self.skipped_rows)} invalid rows ({_ranges(self.skipped_rows)})"
         if self.errors:
@@ -183,6 +196,44 @@ def collect_rows(rows, outcome: ImportOutcome, parse_row: Callable, columns: lis
             outcome.errors.append(RowError(row.number, exc.column, exc.reason))
     outcome.warnings.extend(getattr(rows, "warnings", []))
     return parsed
+
+
+# Sentences the reference's templates ship as a first data row (folded: lower case, punctuation as a space).
+TEMPLATE_SENTENCES = (
+    "the station name must be entered in the station s local language",
+)
+_SHORTEST_SENTENCE = min(len(sentence) for sentence in TEMPLATE_SENTENCES)
+
+
+def template_row_reason(values: Mapping[str, str], *, header: Sequence[str], measured: Sequence[str],
+                        required: Sequence[str]) -> str | None:
+    """Why a file's row is a template's scaffold rather than data (skipped with a warning), or None.
+
+    One rule for every kind, so that the reference's templates import as they are:
+    - an instruction line: a known template sentence (`TEMPLATE_SENTENCES`);
+    - a template row: the kind's measured values (`measured`, the amounts) all empty while other cells,
+      its labels, are filled (a gas, a provider listed for the user to fill in);
+    - an instruction line: only the file's first cell filled while the row misses a required value (a
+      complete one-column row, e.g. a student file's FTE, is data).
+    A row entered by hand or sent to the API is one row, never a template: this is for files only.
+    """
+    filled = [name for name in header if values.get(name)]
+    if not filled:
+        return None
+    # Folding never lengthens a text: only cells as long as the shortest sentence can be one (cheap filter).
+    if any(len(values[name]) >= _SHORTEST_SENTENCE and _fold(values[name]).startswith(TEMPLATE_SENTENCES)
+           for name in filled):
+        return "an instruction line of the template, not data"
+    if measured and not any(values.get(name) for name in measured):
+        named = [name for name in measured if name in header] or list(measured)
+        return f"a template row: no {', '.join(named)} (fill it in to import the row)"
+    if filled == [header[0]] and any(not values.get(name) for name in required):
+        return "an instruction line of the template (only the first cell is filled), not data"
+    return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -17,11 +17,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from carbon import taxonomy
-from carbon.emissions import emission_sums, emissions_insert
+from carbon.emissions import emission_sums, emissions_insert, emissions_replace
 from carbon.emissions import emissions_delete as emission_rows_delete
 from carbon.models import CarbonReport, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
-from infra.bulk import copy_history
+from infra.bulk import copy_history, execute_bound
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, dependants_of, kinds_of_module
 
@@ -61,6 +61,7 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
     module = spec.module.value
     rows: list[tuple] = []
     totals: dict[int, Decimal | None] = {}
+    json_of: dict[int, str] = {}  # a factor's values are one dict shared by its leaves: one JSON text each
     for entry in entries:
         entry_leaves = leaves.get(entry.pk, [])
         unit_id, year = reports[entry.module_report_id]
@@ -76,11 +77,14 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
                          leaf.emission_type, _scope(leaf.emission_type), kg,
                          None if leaf.quantity is None else _kg(leaf.quantity), leaf.quantity_unit,
                          None if leaf.is_override else leaf.factor_id,
-                         _json(leaf.factor_values), leaf.is_override, now))
+                         json_of.get(id(leaf.factor_values)) or json_of.setdefault(id(leaf.factor_values),
+                                                                                    _json(leaf.factor_values)),
+                         leaf.is_override, now))
         totals[entry.pk] = total
-    if not fresh:
-        emissions_delete(spec, [e.pk for e in entries])
-    emissions_insert(rows)
+    if fresh:
+        emissions_insert(rows)
+    else:  # rows found again are updated in place; only rows that appear or disappear are inserted or deleted
+        emissions_replace([k.value for k in spec.kinds], [e.pk for e in entries], rows)
     if not fresh:
         _store_totals(spec, totals)
     for entry in entries:
@@ -114,12 +118,8 @@ def _store_totals(spec: EntryKindSpec, totals: dict[int, Decimal | None]) -> Non
     if not totals:
         return
     table = connection.ops.quote_name(spec.model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS t SET kg_co2eq = v.kg FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, kg) "
-            f"WHERE t.id = v.id",
-            [list(totals), [totals[k] for k in totals]],
-        )
+    execute_bound(f"UPDATE {table} AS t SET kg_co2eq = v.kg FROM unnest(%b::bigint[], %b::numeric[]) AS v(id, kg) "
+                  f"WHERE t.id = v.id", [list(totals), [totals[k] for k in totals]])
 
 
 def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats: bool = True,

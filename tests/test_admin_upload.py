@@ -314,7 +314,7 @@ def test_confirm_queues_a_job_and_never_runs_it_in_the_request(admin_client, yea
     html = page.content.decode()
     assert 'http-equiv="refresh"' not in html and 'id="upload-result"' in html
     assert page.context["summary"]["created"] == 30 and page.context["summary"]["rows_read"] == 30
-    assert "process_emission: 30 rows read, created 30" in html
+    assert "process_emission: 30 rows read, added 30" in html
     # A second confirm of the same upload finds nothing to confirm.
     assert admin_client.post(reverse("upload:confirm", args=[token])).status_code == 404
     assert Pipeline.objects.count() == 1

@@ -106,5 +106,6 @@ def test_skip_invalid_says_which_rows_it_skipped(tmp_path, year_with_process_ent
 def test_dry_run_writes_nothing(tmp_path, year_with_process_entries, capsys):
     before = snapshot()
     run_bytes(tmp_path, "process_emission", b"unit_institutional_id,category,quantity\n13032,CO2,9\n", "--dry-run")
-    assert "would create 1" in capsys.readouterr().out
+    # A per-year file's dry run says the diff it would make: the one stored row would change (issue 13).
+    assert "would add 0, changed 1, removed 0, unchanged 0" in capsys.readouterr().out
     assert snapshot() == before

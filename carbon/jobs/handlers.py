@@ -16,6 +16,7 @@ def import_handler(context: JobContext) -> Outcome:
         outcome = importer.run(ImportRequest(
             source=handle, year=job.year, unit_cf=job.unit_cf or None, actor=job.created_by,
             skip_invalid=bool(job.options.get("skip_invalid")), allow_empty=bool(job.options.get("allow_empty")),
+            category=job.options.get("category"),
             progress=lambda n: context.progress(n),
             defer_followups=True,
         ))
@@ -24,6 +25,8 @@ def import_handler(context: JobContext) -> Outcome:
     warnings = [w.as_dict() for w in outcome.warnings]
     summary = {"rows_read": outcome.rows_read, "created": outcome.created, "updated": outcome.updated,
                "deleted": outcome.deleted, "unchanged": outcome.unchanged, "skipped_rows": outcome.skipped_rows}
+    if outcome.diff:  # a per-year file of entries: a diff against the stored rows, said in its own words
+        summary.update(diff=True, added=outcome.created, changed=outcome.updated, removed=outcome.deleted)
     if outcome.failed:
         return Outcome(JobResult.ERROR, f"nothing imported: {len(errors)} row errors", errors, warnings, summary)
     from carbon.jobs.services import aggregate_enqueue, recalc_enqueue
