@@ -5,8 +5,10 @@ filter on `unit__` leaves them out of every narrower scope.
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
+from units.admin_display import json_table
 from units.admin_scoping import ReadOnlyAdminMixin, ScopedAdmin
 from units.scoping import Action, unit_scope
 
@@ -23,7 +25,12 @@ class AuditEventAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ("unit", "actor")
     readonly_fields = ("occurred_at", "action", "actor", "actor_label", "source", "unit", "object_type",
-                       "object_id", "ip_address", "user_agent", "details")
+                       "object_id", "ip_address", "user_agent", "details_table")
+    fields = readonly_fields
+
+    @admin.display(description=_("details"))
+    def details_table(self, obj):
+        return json_table(obj.details)  # a table, escaped; not raw JSON
     show_full_result_count = False
 
     actions = None

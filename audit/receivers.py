@@ -11,7 +11,7 @@ from simple_history.signals import pre_create_historical_record
 from audit.models import AuditAction, AuditSource
 from audit.services import record
 from infra.events import audit_event
-from infra.history import current_origin
+from infra.history import current_origin, with_origin
 
 
 def on_audit_event(sender, *, action, source, actor=None, actor_label="", unit=None, obj=None, request=None,
@@ -47,15 +47,14 @@ def update_last_login(sender, user, **kwargs):
 
 
 def on_history_row(sender, *, history_instance, **kwargs):
-    """A model saved under a command-line or job origin: its history row names the operator and the origin."""
+    """A model saved under an origin (a request, a command, a job): its history row names the origin (and the
+    operator, for a command)."""
     origin = current_origin()
     if origin is None:
         return
     if history_instance.history_user_id is None and origin.user is not None:
         history_instance.history_user = origin.user
-    reason = history_instance.history_change_reason or ""
-    if origin.label not in reason:
-        history_instance.history_change_reason = f"{reason}; {origin.label}" if reason else origin.label
+    history_instance.history_change_reason = with_origin(history_instance.history_change_reason, origin.label)
 
 
 def connect() -> None:

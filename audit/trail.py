@@ -1,54 +1,72 @@
 """The auditor's trail: every history row of every history table and every audit event, newest first.
 
-`trail_rows(user, filters=..., after=..., limit=...)` reads, per source table, an indexed
-`ORDER BY history_date DESC LIMIT n` with the filters and the auditor's AUDIT scope, and merges the
-streams in Python (heapq). Pagination is keyset on (when, table, id) — never OFFSET.
+One page is ONE query (its SQL in `audit.trail_sql`): per source table an indexed `ORDER BY history_date DESC,
+history_id DESC LIMIT n` with the filters and the auditor's AUDIT scope, all of them under `UNION ALL` with an
+outer ORDER BY and LIMIT; then two small lookups name the people and the units of the page. The row page
+(`audit.trail_detail`) reads through the ORM querysets below (`scoped_history`, `scoped_events`), which apply
+the same scope; a test compares both. Pagination is keyset on
+(when, table, id) — never OFFSET. The export walks the same pages (`iter_trail`).
 
 Scoping (`classify`): a history model whose object belongs to a unit is read through its unit path
 (entries: `module_report__report__unit`; module reports: `report__unit`; reports: `unit`; units: themselves);
 users' history is read by global auditors only; everything else (factors, locations, rates, rooms,
 years and settings) is global reference data, visible to every auditor.
+
+A history row's source is read from the suffix its origin left on the change reason (`audit.sources`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
+import json
 from dataclasses import dataclass, field
-from itertools import islice
+from functools import cache
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
+from audit.sources import SOURCE_PATTERNS, history_source, job_id, operator
 from units.models import PathTokens, Unit
 from units.scoping import Action, unit_scope
 
-__all__ = ["EVENT_TABLE", "GLOBAL", "HISTORY_ACTIONS", "USERS", "Filters", "classify", "decode_cursor",
-           "encode_cursor", "history_models", "iter_trail", "trail_rows"]
+__all__ = ["CUT_AT", "EVENT_TABLE", "GLOBAL", "HISTORY_ACTIONS", "USERS", "Filters", "admin_link", "classify",
+           "decode_cursor", "encode_cursor", "event_job", "history_models", "iter_trail", "label_field",
+           "model_for_table", "object_page", "scoped_events", "scoped_history", "trail_rows"]
 
 GLOBAL = "global"
 USERS = "users"
 EVENT_TABLE = AuditEvent._meta.db_table
 HISTORY_ACTIONS = {"created": "+", "changed": "~", "deleted": "-"}
 _HISTORY_TYPE_LABEL = {value: key for key, value in HISTORY_ACTIONS.items()}
+CUT_AT = 300  # characters of a reason or of details shown in the list; the row's page shows them whole
+# The field that names an object in the list, cheaply (no join): the first one a model has.
+LABEL_FIELDS = ("institutional_id", "name", "code", "label", "title", "iata_code", "kind", "category",
+                "module", "description")
 
 
-def history_models() -> list:
+@cache
+def history_models() -> tuple:
     """Every simple-history model of the project."""
     # m2m history tables (e.g. a user's permissions) have no date of their own: they hang off their
     # parent's history row, which the trail shows.
-    return sorted((model for model in apps.get_models()
-                   if hasattr(model, "instance_type") and model.__name__.startswith("Historical")
-                   and any(f.name == "history_date" for f in model._meta.concrete_fields)),
-                  key=lambda model: model._meta.db_table)
+    return tuple(sorted((model for model in apps.get_models()
+                         if hasattr(model, "instance_type") and model.__name__.startswith("Historical")
+                         and any(f.name == "history_date" for f in model._meta.concrete_fields)),
+                        key=lambda model: model._meta.db_table))
+
+
+def model_for_table(table: str):
+    """The history model stored in `table`, or None."""
+    return next((model for model in history_models() if model._meta.db_table == table), None)
 
 
 def classify(history_model) -> str:
     """The unit path of a history model's object (`""` for Unit itself), or GLOBAL, or USERS."""
     base = history_model.instance_type
-    from units.models import User
+    User = get_user_model()
 
     if base is Unit:
         return ""
@@ -60,32 +78,38 @@ def classify(history_model) -> str:
     if names.get("content_object") is Unit:  # role grants on a unit
         return "content_object"
     report = names.get("report")
-    if report is not None and classify_base(report) == "unit":
+    if report is not None and _has_unit(report):
         return "report__unit"
-    module_report = names.get("module_report")
-    if module_report is not None:
+    if names.get("module_report") is not None:
         return "module_report__report__unit"
     if base._meta.app_label in {"factors", "carbon"}:  # reference data, years and settings, recalculation
         return GLOBAL
     raise LookupError(f"history model {history_model._meta.label} is not classified for the audit trail")
 
 
-def classify_base(model) -> str | None:
-    names = {f.name: f.related_model for f in model._meta.concrete_fields if f.is_relation}
-    return "unit" if names.get("unit") is Unit else None
+def _has_unit(model) -> bool:
+    return any(f.name == "unit" and f.related_model is Unit for f in model._meta.concrete_fields)
+
+
+def _unit_field(path: str) -> str | None:
+    """The lookup from a history row to its unit's id, or None for global and users' rows."""
+    if path in (GLOBAL, USERS):
+        return None
+    return "id" if path == "" else f"{path}_id"
 
 
 @dataclass
 class Filters:
     object_type: str = ""  # a model label, e.g. "factors.planefactor" (history or event object type)
     unit: str = ""  # a unit's cf (institutional_id) or code: the unit and its subtree
-    user: int | None = None
+    user: str = ""  # an account's id or login
     date_from: dt.datetime | None = None
     date_to: dt.datetime | None = None
     action: str = ""
     source: str = ""
     text: str = ""
     _unit_ids: list | None = field(default=None, repr=False)
+    _user_id: int | None = field(default=None, repr=False)
 
     @classmethod
     def from_query(cls, data) -> Filters:
@@ -93,24 +117,18 @@ class Filters:
             return (data.get(name) or "").replace("\x00", "").strip()  # no column can hold a NUL: never a match
 
         def date(name, end=False):
-            value = text(name)
-            if not value:
-                return None
             try:
-                day = dt.date.fromisoformat(value)
+                day = dt.date.fromisoformat(text(name))
             except ValueError:
                 return None
-            moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), tzinfo=dt.UTC)
-            return moment
+            return dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), tzinfo=dt.UTC)
 
-        user = text("user")
-        return cls(object_type=text("object_type").lower(), unit=text("unit"),
-                   user=int(user) if user.isdigit() else None, date_from=date("date_from"),
-                   date_to=date("date_to", end=True), action=text("action"), source=text("source"),
-                   text=text("text"))
+        return cls(object_type=text("object_type").lower(), unit=text("unit"), user=text("user"),
+                   date_from=date("date_from"), date_to=date("date_to", end=True), action=text("action"),
+                   source=text("source"), text=text("text"))
 
     def as_query(self) -> dict:
-        out = {"object_type": self.object_type, "unit": self.unit, "user": self.user or "",
+        out = {"object_type": self.object_type, "unit": self.unit, "user": self.user,
                "date_from": self.date_from.date().isoformat() if self.date_from else "",
                "date_to": (self.date_to - dt.timedelta(days=1)).date().isoformat() if self.date_to else "",
                "action": self.action, "source": self.source, "text": self.text}
@@ -128,6 +146,18 @@ class Filters:
                     Q(pk=anchor.pk) | Q(path_tokens__overlap=[anchor.institutional_code])).values_list("pk", flat=True))
         return self._unit_ids
 
+    def user_id(self) -> int | None:
+        """The filtered account's id (0: no such account, so no row), None when no user is asked for."""
+        if self.user in ("", None):
+            return None
+        if self._user_id is None:
+            User = get_user_model()
+            login = str(self.user)
+            match = User.objects.filter(Q(**{User.USERNAME_FIELD: login})
+                                        | Q(pk=int(login) if login.isdigit() else None)).first()
+            self._user_id = match.pk if match else 0
+        return self._user_id
+
 
 def encode_cursor(row: dict) -> str:
     return f"{row['when'].isoformat()}|{row['table']}|{row['id']}"
@@ -143,133 +173,41 @@ def decode_cursor(text: str | None):
         return None
 
 
-def _keyset_q(date_field: str, id_field: str, table: str, after, newer: bool = False) -> Q:
-    """Rows strictly older (newer: strictly newer) than the cursor in the (when, table, id) order."""
-    if after is None:
-        return Q()
-    when, cursor_table, pk = after
-    if newer:
-        if table < cursor_table:
-            return Q(**{f"{date_field}__gt": when})
-        if table > cursor_table:
-            return Q(**{f"{date_field}__gte": when})
-        return Q(**{f"{date_field}__gt": when}) | Q(**{date_field: when, f"{id_field}__gt": pk})
-    if table < cursor_table:
-        return Q(**{f"{date_field}__lte": when})
-    if table > cursor_table:
-        return Q(**{f"{date_field}__lt": when})
-    return Q(**{f"{date_field}__lt": when}) | Q(**{date_field: when, f"{id_field}__lt": pk})
+def label_field(base) -> str | None:
+    names = {f.name: f for f in base._meta.concrete_fields}
+    return next((name for name in LABEL_FIELDS if name in names and not names[name].is_relation), None)
 
 
-def _history_queryset(model, scope, filters: Filters, after):
+def scoped_history(model, user):
+    """The history rows of `model` that `user` may audit (the row page); None when none can be.
+
+    The list's SQL (`audit.trail_sql`) applies the same rule; `test_a_row_opens_for_exactly_the_auditors_who_
+    see_it_in_the_list` holds the two together."""
+    scope = unit_scope(user, Action.AUDIT)
     path = classify(model)
-    label = model.instance_type._meta.label_lower
-    if filters.object_type and filters.object_type != label:
-        return None
-    if filters.action and filters.action not in HISTORY_ACTIONS:
-        return None
-    if filters.source:  # history rows carry no source column; the source filter selects events
+    if scope.is_empty or (path == USERS and not scope.is_global):
         return None
     qs = model.objects.all()
-    unit_field = None if path in (GLOBAL, USERS) else ("id" if path == "" else path)
-    if path == USERS and not scope.is_global:
-        return None
+    unit_field = _unit_field(path)
     if unit_field is not None and not scope.is_global:
         qs = qs.filter(**{f"{unit_field}__in": scope.units().values("pk")})
-    unit_ids = filters.unit_ids()
-    if unit_ids is not None:
-        if unit_field is None:
-            return None
-        qs = qs.filter(**{f"{unit_field}__in": unit_ids})
-    qs = _person_and_dates(qs, filters, person="history_user_id", when="history_date")
-    if filters.action:
-        qs = qs.filter(history_type=HISTORY_ACTIONS[filters.action])
-    if filters.text:
-        qs = qs.filter(history_change_reason__icontains=filters.text)
     return qs
 
 
-def _person_and_dates(qs, filters: Filters, *, person: str, when: str):
-    """The filters history rows and events share, on their own column names."""
-    if filters.user:
-        qs = qs.filter(**{person: filters.user})
-    if filters.date_from:
-        qs = qs.filter(**{f"{when}__gte": filters.date_from})
-    if filters.date_to:
-        qs = qs.filter(**{f"{when}__lt": filters.date_to})
-    return qs
-
-
-def _event_queryset(scope, filters: Filters, after):
-    from audit.models import AuditAction
-
-    if filters.action and filters.action not in AuditAction.values:
+def scoped_events(user):
+    """The audit events `user` may audit (the row page); None when none can be."""
+    scope = unit_scope(user, Action.AUDIT)
+    if scope.is_empty:
         return None
     qs = AuditEvent.objects.all()
-    if not scope.is_global:
-        qs = qs.filter(unit__in=scope.units().values("pk"))
-    if filters.object_type:
-        qs = qs.filter(object_type=filters.object_type)
-    unit_ids = filters.unit_ids()
-    if unit_ids is not None:
-        qs = qs.filter(unit_id__in=unit_ids)
-    qs = _person_and_dates(qs, filters, person="actor_id", when="occurred_at")
-    if filters.action:
-        qs = qs.filter(action=filters.action)
-    if filters.source:
-        qs = qs.filter(source=filters.source)
-    if filters.text:
-        qs = qs.filter(Q(actor_label__icontains=filters.text) | Q(object_id__icontains=filters.text)
-                       | Q(object_type__icontains=filters.text))
-    return qs
+    return qs if scope.is_global else qs.filter(unit__in=scope.units().values("pk"))
 
 
-def _link(name: str, *args) -> str:
+def admin_link(name: str, *args) -> str:
     try:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
-
-
-def _history_stream(model, qs, after, chunk: int, newer: bool = False):
-    table = model._meta.db_table
-    base = model.instance_type
-    verbose = str(base._meta.verbose_name)
-    history_url = f"admin:{base._meta.app_label}_{base._meta.model_name}_history"
-    path = classify(model)
-    unit_attr = None if path in (GLOBAL, USERS) else path
-    related = [unit_attr] if unit_attr else []
-    cursor = after
-    while True:
-        page = qs.filter(_keyset_q("history_date", "history_id", table, cursor, newer))
-        if related:
-            page = page.select_related(*related)
-        order = ("history_date", "history_id") if newer else ("-history_date", "-history_id")
-        rows = list(page.select_related("history_user").order_by(*order)[:chunk])
-        for item in rows:
-            unit = item
-            if unit_attr:
-                for part in unit_attr.split("__"):
-                    unit = getattr(unit, part, None) if unit is not None else None
-            else:
-                unit = None
-            if path == "":
-                unit_cf = item.institutional_id
-            else:
-                unit_cf = unit.institutional_id if unit is not None else ""
-            object_id = getattr(item, base._meta.pk.attname, "")
-            yield {
-                "when": item.history_date, "table": table, "id": item.history_id,
-                "action": _HISTORY_TYPE_LABEL.get(item.history_type, item.history_type),
-                "object_type": verbose, "object_model": base._meta.label_lower, "object_id": str(object_id),
-                "actor": str(item.history_user) if item.history_user_id else "",
-                "actor_id": item.history_user_id, "reason": item.history_change_reason or "", "source": "",
-                "unit": unit_cf, "link": _link(history_url, object_id),
-            }
-        if len(rows) < chunk:
-            return
-        last = rows[-1]
-        cursor = (last.history_date, table, last.history_id)
 
 
 def _details_text(details) -> str:
@@ -278,30 +216,144 @@ def _details_text(details) -> str:
     return "" if details is None else str(details)
 
 
-def _event_stream(qs, after, chunk: int, newer: bool = False):
-    cursor = after
-    order = ("occurred_at", "id") if newer else ("-occurred_at", "-id")
-    while True:
-        rows = list(qs.filter(_keyset_q("occurred_at", "id", EVENT_TABLE, cursor, newer))
-                    .select_related("unit").order_by(*order)[:chunk])
-        for event in rows:
-            yield {
-                "when": event.occurred_at, "table": EVENT_TABLE, "id": event.pk, "action": event.action,
-                "object_type": event.object_type, "object_model": event.object_type, "object_id": event.object_id,
-                "actor": event.actor_label, "actor_id": event.actor_id,
-                "reason": _details_text(event.details),
-                "source": event.source, "unit": event.unit.institutional_id if event.unit_id and event.unit else "",
-                "link": _link("admin:audit_auditevent_change", event.pk),
-            }
-        if len(rows) < chunk:
-            return
-        last = rows[-1]
-        cursor = (last.occurred_at, EVENT_TABLE, last.pk)
+def object_page(model_label: str, object_id: str) -> str:
+    """The admin page of an event's object ("carbon.job", "42"), when it has one."""
+    if "." not in (model_label or "") or not object_id:
+        return ""
+    app_label, model_name = model_label.split(".", 1)
+    return admin_link(f"admin:{app_label}_{model_name}_change", object_id)
 
 
-def _key(row: dict):
-    # heapq.merge with reverse=True wants each stream sorted descending by this key.
-    return (row["when"], row["table"], row["id"])
+def event_job(object_type: str, object_id: str, details) -> int | None:
+    """The job an event is about: its object, or the `job` it names in its details."""
+    if object_type == "carbon.job" and str(object_id).isdigit():
+        return int(object_id)
+    job = details.get("job") if isinstance(details, dict) else None
+    return job if isinstance(job, int) else None
+
+
+@cache
+def _tables() -> dict:
+    return {model._meta.db_table: model for model in history_models()}
+
+
+def _rows(raw: list[tuple]) -> list[dict]:
+    """Page tuples → rows the page and the exports show, with two lookups for the page's people and units."""
+    User = get_user_model()
+    people = {user.pk: str(user) for user in User.objects.filter(pk__in={r[4] for r in raw if r[4] and not r[10]})}
+    units = dict(Unit.objects.filter(pk__in={r[7] for r in raw if r[7]}).values_list("pk", "institutional_id"))
+    tables = _tables()
+    rows = []
+    for when, table, pk, kind, user_id, reason, object_id, unit_id, label, source, actor in raw:
+        model = tables.get(table)
+        if model is None:  # an audit event
+            try:
+                details = json.loads(reason) if reason else {}
+            except ValueError:
+                details = reason
+            rows.append({
+                "when": when, "table": table, "id": pk, "action": kind, "object_type": label,
+                "object_model": label, "object_id": object_id or "", "label": "",
+                "actor": actor, "actor_id": user_id, "reason": _details_text(details),
+                "source": source, "unit": units.get(unit_id, ""), "job": event_job(label, object_id, details),
+                "link": object_page(label, object_id),
+            })
+            continue
+        base = model.instance_type
+        rows.append({
+            "when": when, "table": table, "id": pk, "action": _HISTORY_TYPE_LABEL.get(kind, kind),
+            "object_type": str(base._meta.verbose_name), "object_model": base._meta.label_lower,
+            "object_id": object_id or "", "label": label or "", "actor": people.get(user_id) or operator(reason),
+            "actor_id": user_id, "reason": reason or "", "source": history_source(reason),
+            "unit": units.get(unit_id, ""), "job": job_id(reason),
+            "link": admin_link(f"admin:{base._meta.app_label}_{base._meta.model_name}_history", object_id),
+        })
+    for row in rows:
+        row["page"] = admin_link("audit-trail-row", row["table"], row["id"])
+        row["job_link"] = admin_link("admin:carbon_job_change", row["job"]) if row["job"] else ""
+        row["cut"] = len(row["reason"]) > CUT_AT
+    return rows
+
+
+def _shape_and_params(scope, filters: Filters, after, limit: int) -> tuple[dict, dict]:
+    """Which filters are set (the SQL's shape) and their values (its parameters)."""
+    source_patterns, params = [], {"limit": limit}
+    if filters.source in SOURCE_PATTERNS:
+        for index, (source, pattern) in enumerate(SOURCE_PATTERNS.items()):  # earlier patterns win, as in Python
+            params[f"source_{index}"] = pattern
+            source_patterns.append(source != filters.source)
+            if source == filters.source:
+                break
+    shape = {"scoped": not scope.is_global, "unit": filters.unit_ids() is not None, "user": bool(filters.user),
+             "date_from": filters.date_from is not None, "date_to": filters.date_to is not None,
+             "action": bool(filters.action), "source": bool(filters.source), "source_patterns": source_patterns,
+             "text": bool(filters.text), "object_type": bool(filters.object_type)}
+    if after is not None:
+        params["k_when"], params["k_id"] = after[0], after[2]
+    if shape["scoped"]:
+        params["scope_units"] = list(scope.units().values_list("pk", flat=True))
+    if shape["unit"]:
+        params["unit_ids"] = list(filters.unit_ids())
+    if shape["user"]:
+        params["user_id"] = filters.user_id()
+    params["date_from"], params["date_to"] = filters.date_from, filters.date_to
+    if filters.action:
+        params["action"], params["history_type"] = filters.action, HISTORY_ACTIONS.get(filters.action)
+    params["source"] = filters.source
+    params["object_type"] = filters.object_type
+    if filters.text:
+        escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["text"] = f"%{escaped}%"
+    return shape, params
+
+
+def _history_tables(scope, filters: Filters, params: dict):
+    """The history models a page reads: those the object type, action, source, scope and unit filters leave."""
+    if filters.action and filters.action not in HISTORY_ACTIONS:
+        return []
+    if filters.source and filters.source not in SOURCE_PATTERNS:
+        return []
+    models = []
+    for model in history_models():
+        path = classify(model)
+        if filters.object_type and filters.object_type != model.instance_type._meta.label_lower:
+            continue
+        if path == USERS and not scope.is_global:
+            continue
+        has_unit = path not in (GLOBAL, USERS)
+        if filters.unit_ids() is not None and (not has_unit or not params["unit_ids"]):
+            continue
+        if has_unit and not scope.is_global and not params["scope_units"]:
+            continue
+        models.append(model)
+    return models
+
+
+def _page(scope, filters: Filters, after, limit: int, newer: bool) -> list[dict]:
+    """One page, as one query: see `audit.trail_sql`."""
+    from django.db import connection
+    from psycopg import Cursor
+
+    from audit.trail_sql import event_part, history_part, page_sql, table_plan
+
+    shape, params = _shape_and_params(scope, filters, after, limit)
+    parts = []
+    for model in _history_tables(scope, filters, params):
+        plan = table_plan(model)
+        part_shape = {**shape, "scoped": shape["scoped"] and plan.unit_sql is not None}
+        parts.append(history_part(plan, part_shape, after, newer))
+    events_visible = (not filters.action or filters.action in AuditAction.values) and not (
+        shape["scoped"] and not params.get("scope_units")) and not (shape["unit"] and not params["unit_ids"])
+    if events_visible:
+        parts.append(event_part(EVENT_TABLE, shape, after, newer))
+    if not parts:
+        return []
+    connection.ensure_connection()
+    # Server-side binding (Django's own cursors bind on the client) and prepared: PostgreSQL plans each shape's
+    # 44-way UNION once per connection (≈ 13 ms a plan at 1,000,000 rows) instead of once per page.
+    with Cursor(connection.connection) as cursor:
+        cursor.execute(page_sql(parts, newer), params, prepare=True)
+        return _rows(cursor.fetchall())
 
 
 def iter_trail(user, *, filters: Filters | None = None, after=None, chunk: int = 50, newer: bool = False):
@@ -312,22 +364,23 @@ def iter_trail(user, *, filters: Filters | None = None, after=None, chunk: int =
     filters = filters or Filters()
     scope = unit_scope(user, Action.AUDIT)
     if scope.is_empty:
-        return iter(())
-    streams = []
-    for model in history_models():
-        qs = _history_queryset(model, scope, filters, after)
-        if qs is not None:
-            streams.append(_history_stream(model, qs, after, chunk, newer))
-    events = _event_queryset(scope, filters, after)
-    if events is not None:
-        streams.append(_event_stream(events, after, chunk, newer))
-    return heapq.merge(*streams, key=_key, reverse=not newer)
+        return
+    cursor = after
+    while True:
+        rows = _page(scope, filters, cursor, chunk, newer)
+        yield from rows
+        if len(rows) < chunk:
+            return
+        cursor = (rows[-1]["when"], rows[-1]["table"], rows[-1]["id"])
 
 
 def trail_rows(user, *, filters: Filters | None = None, after=None, before=None, limit: int = 50) -> list[dict]:
     """One page, newest first: at most `limit` rows older than `after` — or, given `before`, the `limit`
     rows just newer than `before`."""
+    scope = unit_scope(user, Action.AUDIT)
+    if scope.is_empty:
+        return []
+    filters = filters or Filters()
     if before is not None:
-        rows = list(islice(iter_trail(user, filters=filters, after=before, chunk=limit, newer=True), limit))
-        return rows[::-1]
-    return list(islice(iter_trail(user, filters=filters, after=after, chunk=limit), limit))
+        return _page(scope, filters, before, limit, newer=True)[::-1]
+    return _page(scope, filters, after, limit, newer=False)

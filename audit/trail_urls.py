@@ -4,28 +4,15 @@ The anonymous are sent to the admin's login page; a signed-in user without AUDIT
 (lab users included: they are not staff, but the answer is still "forbidden", not a login page).
 """
 
-from functools import wraps
-
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
-from django.urls import path, reverse
-from django.views.decorators.cache import never_cache
+from django.urls import path
 
-from audit.trail_views import trail_export, trail_view
-
-
-def signed_in(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapper)
-
+from audit.trail_views import trail_export, trail_row_view, trail_view
+from units.admin_pages import signed_in
 
 urlpatterns = [
     path("", signed_in(trail_view(admin.site)), name="audit-trail"),
+    path("row/<str:table>/<int:pk>/", signed_in(trail_row_view(admin.site)), name="audit-trail-row"),
     path("export.csv", signed_in(trail_export("csv")), name="audit-trail-export-csv"),
     path("export.json", signed_in(trail_export("json")), name="audit-trail-export-json"),
 ]

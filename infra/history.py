@@ -17,7 +17,8 @@ from typing import Any
 from simple_history import utils as _history_utils
 
 __all__ = ["Origin", "actor_label", "bulk_create_with_history", "bulk_update_with_history", "current_origin",
-           "history_reason", "history_user", "write_origin"]
+           "history_reason", "history_user", "with_origin",
+           "write_origin"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,19 @@ def actor_label(actor) -> str:
     return origin.actor_label if origin else ""
 
 
+def with_origin(reason: str | None, label: str) -> str:
+    """`reason` ending with "; label" (once): the trail reads a history row's source from that suffix."""
+    if reason and (reason == label or reason.endswith(f"; {label}")):
+        return reason
+    return f"{reason}; {label}" if reason else label
+
+
 def history_reason(reason: str | None) -> str | None:
     """`reason` with the current origin appended ("units CSV import; command line: import_csv")."""
     origin = _origin.get()
-    if origin is None or (reason and origin.label in reason):
+    if origin is None:
         return reason
-    return f"{reason}; {origin.label}" if reason else origin.label
+    return with_origin(reason, origin.label)
 
 
 def bulk_create_with_history(objs, model, *, default_user=None, default_change_reason="", **kwargs):

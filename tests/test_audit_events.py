@@ -192,7 +192,7 @@ def test_a_lab_upload_starts_and_its_job_finishes_with_counts(client, principal,
     started = event(AuditAction.UPLOAD_STARTED)
     assert (started.actor, started.source, started.unit.institutional_id) == (principal, AuditSource.LAB, CF)
     assert started.details["file_name"] == "p.csv"
-    finished = event(AuditAction.IMPORT_FINISHED)
+    finished = event(AuditAction.IMPORT_FINISHED, source=AuditSource.JOB)
     assert (finished.actor, finished.source, finished.object_id) == (principal, AuditSource.JOB, str(job.pk))
     assert finished.details["created"] == 2 and finished.details["result"] == "success"
 
@@ -267,13 +267,18 @@ def test_a_command_line_import_writes_history_as_the_actor_with_a_reason(open_ye
     row = KINDS["process_emission"].model.history.get()
     assert row.history_user == operator
     assert row.history_change_reason.endswith("command line: import_csv")
+    finished = event(AuditAction.IMPORT_FINISHED, actor=operator)  # (the fixture's factor import is another)
+    assert (finished.source, finished.details["created"], finished.details["result"]) == (
+        AuditSource.COMMAND, 1, "success")
+    call_command("import_csv", "process_emission", str(path), "--year", "2025", "--dry-run", "--actor", "ops-4")
+    assert AuditEvent.objects.filter(action=AuditAction.IMPORT_FINISHED, actor=operator).count() == 1  # dry run
 
 
 def test_a_command_line_year_names_the_operator_in_its_history(tree, monkeypatch):
     monkeypatch.setattr("getpass.getuser", lambda: "bob")
     call_command("create_year", "2031")
     config = YearConfiguration.objects.get(year=2031)
-    assert config.history.first().history_change_reason == "create year 2031; command line: create_year"
+    assert config.history.first().history_change_reason == "create year 2031; command line: create_year (operator bob)"
 
 
 # --- the admin: read-only trail, change reasons ------------------------------------------------------------
@@ -314,7 +319,7 @@ def test_an_admin_edit_carries_its_reason(client, tree):
     data["label_en"] = ["Information technologies"]
     data["change_reason"] = ["renamed after the 2026 reorganisation"]
     assert client.post(url, data).status_code == 302
-    assert unit.history.first().history_change_reason == "renamed after the 2026 reorganisation"
+    assert unit.history.first().history_change_reason == "renamed after the 2026 reorganisation; admin"
     data["change_reason"] = ["x" * 101]  # refused, never cut
     assert client.post(url, data).status_code == 200
 
@@ -326,3 +331,92 @@ def test_users_are_history_tracked_without_logins(client, demo_user):
         client.logout()
     assert User.history.count() == before
 
+
+
+# --- every write path leaves a trail row with an actor and a source (generated: one test per path) ---------
+def _write_from_admin(client, principal, tmp_path):
+    admin = user_with_roles("calco2.backoffice.admin@global")
+    client.force_login(admin)
+    unit = Unit.objects.get(institutional_id=CF)
+    url = reverse("admin:units_unit_change", args=[unit.pk])
+    data = form_fields(client.get(url).content.decode())
+    data["label_en"], data["change_reason"] = ["Information technologies"], ["renamed"]
+    assert client.post(url, data).status_code == 302
+
+
+def _write_from_the_lab_pages(client, principal, tmp_path):
+    client.force_login(principal)
+    assert client.post(LAB + "process_emissions/validation/").status_code == 302
+
+
+def _write_from_the_api(client, principal, tmp_path):
+    client.force_login(principal)
+    assert client.post(API + "modules/process_emissions/validation/").status_code == 200
+
+
+def _write_from_the_command_line(client, principal, tmp_path):
+    path = write_csv(tmp_path, "p.csv", f"unit_institutional_id,category,quantity\n{CF},CO2,3\n")
+    call_command("import_csv", "process_emission", str(path), "--year", "2025")  # no --actor: the OS user
+
+
+def _write_from_a_job(client, principal, tmp_path):
+    from lab.uploads import upload_queue
+
+    job = upload_queue(KINDS["process_emission"], unit=Unit.objects.get(institutional_id=CF), year=2025,
+                       content=PROCESS_ROWS.encode(), file_name="p.csv", actor=principal)
+    run_job(job.pk)
+
+
+def _write_from_a_recalculation(client, principal, tmp_path):
+    from carbon.jobs.models import Job
+
+    call_command("recalculate", "--year", "2025", "--kind", "process_emission")
+    for job in Job.objects.filter(state="queued").order_by("pk"):
+        run_job(job.pk)
+
+
+def _write_from_the_identity_provider(client, principal, tmp_path):
+    from django.test import RequestFactory
+
+    from audit.middleware import RequestOriginMiddleware
+
+    claims = {"sub": "900", "email": "a@example.org", "roles": ["calco2.auditor@global"]}
+    backend = InstitutionOIDCBackend()
+    # The callback request's origin, around the role sync it runs.
+    RequestOriginMiddleware(lambda request: backend.create_user(claims))(RequestFactory().get("/oidc/callback/"))
+
+
+WRITE_PATHS = {
+    "admin": (_write_from_admin, AuditSource.ADMIN),
+    "lab": (_write_from_the_lab_pages, AuditSource.LAB),
+    "api": (_write_from_the_api, AuditSource.API),
+    "command": (_write_from_the_command_line, AuditSource.COMMAND),
+    "job": (_write_from_a_job, AuditSource.JOB),
+    "recalculation": (_write_from_a_recalculation, AuditSource.RECALCULATION),
+    "identity-provider": (_write_from_the_identity_provider, AuditSource.AUTH),
+}
+
+
+@JOBS
+@pytest.mark.parametrize("path", WRITE_PATHS)
+def test_every_write_path_leaves_a_trail_row_with_an_actor_and_a_source(
+        path, client, principal, manual_queue, tmp_path, settings, monkeypatch):
+    from audit.trail import Filters, iter_trail
+
+    settings.OIDC_OP_TOKEN_ENDPOINT = settings.OIDC_OP_USER_ENDPOINT = "https://idp.invalid/x"
+    settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.invalid/jwks"
+    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "carbon", "secret"
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    write, source = WRITE_PATHS[path]
+    auditor = user_with_roles("calco2.auditor@global")
+    before = {(r["table"], r["id"]) for r in iter_trail(auditor, chunk=500)}
+    write(client, principal, tmp_path)
+    new = [r for r in iter_trail(auditor, chunk=500) if (r["table"], r["id"]) not in before
+           and r["table"] != "audit_auditevent"]
+    assert new, f"{path}: no history row"
+    mine = [r for r in new if r["source"] == source]
+    assert mine, [(r["object_type"], r["reason"], r["source"]) for r in new]
+    assert all(r["actor"] for r in mine), [(r["object_type"], r["reason"]) for r in mine if not r["actor"]]
+    # The source filter finds them, the page says it.
+    filtered = {(r["table"], r["id"]) for r in iter_trail(auditor, filters=Filters(source=source), chunk=500)}
+    assert {(r["table"], r["id"]) for r in mine} <= filtered

@@ -21,6 +21,7 @@ of the page, so the page's policy applies unchanged.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import re
 import threading
@@ -465,3 +466,28 @@ def test_screenshots_command_captures_the_main_pages(lab, tmp_path):
         assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == (1280, 800), path
         assert path.stat().st_size < 300_000, path
     assert "7 screenshots in" in out.getvalue()
+
+
+# --- 6. the auditor's trail, as the demo auditor clicks through it -----------------------------------------
+def test_the_auditor_filters_the_trail_opens_a_diff_and_downloads_it(lab):
+    page = lab.page("demo-auditor", axe=True)
+    go(page, lab.url + "/admin/")
+    click_and_wait(page, page.locator("#audit-trail-link"))
+    assert not axe_violations(page), describe(axe_violations(page))
+    # Who changed a plane factor, from what to what: the filters are reached and set with the keyboard.
+    page.locator("select[name=object_type]").focus()
+    page.select_option("select[name=object_type]", "factors.planefactor")
+    page.select_option("select[name=action]", "changed")
+    with page.expect_navigation():
+        page.locator("input[name=text]").press("Enter")
+    rows = page.locator("tr.trail-row")
+    assert rows.count() == 1 and "Alex Admin" in rows.first.inner_text()
+    click_and_wait(page, rows.first.locator("a.trail-open"))
+    diff = page.locator("#trail-diff").inner_text()
+    assert "0.60560000" in diff and "0.44710000" in diff
+    assert not axe_violations(page), describe(axe_violations(page))
+    page.go_back()
+    with page.expect_download() as download:
+        page.click("#trail-export-csv")
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(r["actor"], r["object_type"]) for r in exported] == [("Alex Admin", "plane factor")]

@@ -44,7 +44,10 @@ def test_validate_module_and_validated_total(campaign):
     call_command("validate_module", "13032", "2025", "process_emissions")
     module = ModuleReport.objects.get(report__unit__institutional_id="13032", report__year=2025, module=8)
     assert module.status == ModuleStatus.VALIDATED
-    assert module.history.first().history_change_reason == "module validated; command line: validate_module"
+    from units.operators import operator_resolve
+
+    assert module.history.first().history_change_reason == (
+        f"module validated; command line: validate_module ({operator_resolve()[1]})")
     rows = list(csv.DictReader(io.StringIO(export("results", "--year", "2025"))))
     it4r = next(r for r in rows if r["unit_institutional_id"] == "13032")
     assert (it4r["total_validated"], it4r["validated_modules"]) == ("225", "1/8")

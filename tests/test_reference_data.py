@@ -100,8 +100,9 @@ def test_locations_import_normalises_and_keys(db, tmp_path):
     assert basel_de.natural_key == "train:de:basel bad bf:47.5675:7.6075"
     assert Location.objects.get(name="Basel SBB").country_code == "CH"
     history = Location.history.filter(natural_key="plane:GVA").get()
-    assert (history.history_type, history.history_change_reason) == (
-        "+", "locations CSV import; command line: import_csv")
+    assert history.history_type == "+"
+    # No --actor and no operator account: the reason names the operating-system user.
+    assert history.history_change_reason == f"locations CSV import; command line: import_csv ({operator()})"
 
 
 def test_second_file_of_trains_leaves_planes_untouched(db, tmp_path):
@@ -116,7 +117,7 @@ def test_second_file_of_trains_leaves_planes_untouched(db, tmp_path):
     # Same natural key (case and spacing folded): updated in place, id kept; missing station deleted.
     assert Location.objects.get(name="BASEL  sbb").pk == basel_sbb
     deleted = Location.history.get(name="Basel Bad Bf", history_type="-")
-    assert deleted.history_change_reason == "locations CSV import; command line: import_csv"
+    assert deleted.history_change_reason == f"locations CSV import; command line: import_csv ({operator()})"
 
 
 LOCATION_ERRORS = [
@@ -298,3 +299,10 @@ def test_bad_stations_file_fails_the_command_and_writes_no_station(db, tmp_path)
     with pytest.raises(CommandError, match="wrote nothing"):
         call_command("load_locations", "--stations", str(bad))
     assert not Location.objects.filter(transport_mode="train").exists()
+
+
+def operator() -> str:
+    """How a command names an operator without an account ("operator root")."""
+    from units.operators import operator_resolve
+
+    return operator_resolve()[1]

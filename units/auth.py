@@ -83,7 +83,7 @@ class InstitutionOIDCBackend(OIDCAuthenticationBackend):
     def create_user(self, claims):
         user = User.objects.create_user(
             institutional_id=self._subject(claims), email=claims.get("email", "") or "",
-            provider=Provider.OIDC, display_name=self._display_name(claims),
+            provider=Provider.OIDC, display_name=self._display_name(claims), self_created=True,
         )
         self._sync_roles(user, claims)
         return user
@@ -93,9 +93,11 @@ class InstitutionOIDCBackend(OIDCAuthenticationBackend):
         if not user.is_active:
             # Deactivated here: refuse (the library logs it and returns no user), touch nothing.
             raise SuspiciousOperation(f"OIDC login refused: user {user.institutional_id} is inactive")
-        user.email = claims.get("email", "") or user.email
-        user.display_name = self._display_name(claims) or user.display_name
-        user.save(update_fields=["email", "display_name"])
+        email = claims.get("email", "") or user.email
+        display_name = self._display_name(claims) or user.display_name
+        if (email, display_name) != (user.email, user.display_name):  # a sign-in that changes nothing writes nothing
+            user.email, user.display_name, user._history_user = email, display_name, user
+            user.save(update_fields=["email", "display_name"])
         self._sync_roles(user, claims)
         return user
 

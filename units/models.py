@@ -104,10 +104,14 @@ class UserManager(BaseUserManager):
         # Password login is for demo and local users only; OIDC users never log in by password.
         return self.get(institutional_id=username, provider__in=[Provider.DEMO, Provider.LOCAL])
 
-    def create_user(self, institutional_id, email="", password=None, provider=Provider.LOCAL, **extra):
+    def create_user(self, institutional_id, email="", password=None, provider=Provider.LOCAL, *,
+                    self_created: bool = False, **extra):
+        """`self_created`: the account's first history row names the person (an identity-provider sign-in)."""
         user = self.model(institutional_id=institutional_id, email=self.normalize_email(email),
                           provider=provider, **extra)
         user.set_password(password) if password else user.set_unusable_password()
+        if self_created:
+            user._history_user = user  # its id exists by the time simple-history writes the row
         user.save(using=self._db)
         return user
 

@@ -2,7 +2,8 @@
 account), else the operating-system user as "operator <name>". Never empty.
 
 Commands that write wrap their work in `command_origin(...)`: every history row written meanwhile carries the
-operator's account (when there is one) and the reason "command line: <command>" (see `infra.history`).
+operator's account and the reason "command line: <command>" — or, with no account, "command line: <command>
+(operator <name>)" (see `infra.history`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def operator_resolve(institutional_id: str | None = None) -> tuple[User | None, 
 @contextmanager
 def command_origin(command: str, institutional_id: str | None = None):
     user, label = operator_resolve(institutional_id)
-    with write_origin(f"command line: {command}", user=user, actor_label=label) as origin:
+    # Without an account the history row has no user: the reason names the operator instead.
+    origin_label = f"command line: {command}" if user is not None else f"command line: {command} ({label})"
+    with write_origin(origin_label, user=user, actor_label=label) as origin:
         yield origin
 

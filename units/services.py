@@ -63,22 +63,28 @@ def role_permission(role: Role) -> Permission:
     return permission
 
 
-def user_role_grant(*, user: User, spec: RoleSpec) -> bool:
-    """Grant one role; returns False when it was already held. Unknown cf → RoleSpecError."""
+def user_role_grant(*, user: User, spec: RoleSpec, actor: User | None = None) -> bool:
+    """Grant one role; returns False when it was already held. Unknown cf → RoleSpecError.
+
+    `actor`: who the history row names (default: the request's user, through simple-history)."""
     if spec.kind not in spec.role.scope_kinds:
         raise RoleSpecError(f"role {spec.role} takes the {'/'.join(spec.role.scope_kinds)} scope")
     permission = role_permission(spec.role)
     if spec.kind is ScopeKind.GLOBAL:
         if user.user_permissions.filter(pk=permission.pk).exists():
             return False
-        _global_roles_change(user, f"global role granted: {spec}", user.user_permissions.add, permission)
+        _global_roles_change(user, f"global role granted: {spec}", user.user_permissions.add, permission, actor)
         return True
     unit = Unit.objects.filter(institutional_id=spec.cf).first()
     if unit is None:
         raise RoleSpecError(f"unknown unit cf '{spec.cf}'")
-    _, created = UnitRoleGrant.objects.get_or_create(user=user, permission=permission, content_object=unit)
+    if UnitRoleGrant.objects.filter(user=user, permission=permission, content_object=unit).exists():
+        return False
+    grant = UnitRoleGrant(user=user, permission=permission, content_object=unit)
+    grant._history_user, grant._change_reason = actor, f"role granted: {spec}"
+    grant.save()
     _forget_roles(user)
-    return created
+    return True
 
 
 @transaction.atomic
@@ -101,12 +107,15 @@ def user_roles_replace(*, user: User, specs: Iterable[RoleSpec], source: str = "
             permission = role_permission(spec.role)
             if held.kind is ScopeKind.GLOBAL:
                 _global_roles_change(user, f"global role removed: {spec}", user.user_permissions.remove,
-                                     permission)
+                                     permission, user)
             else:
-                UnitRoleGrant.objects.filter(user=user, permission=permission,
-                                             content_object_id=held.unit_id).delete()
+                for grant in UnitRoleGrant.objects.filter(user=user, permission=permission,
+                                                          content_object_id=held.unit_id):
+                    grant._history_user, grant._change_reason = user, f"role removed: {spec}"
+                    grant.delete()
+    # The identity provider speaks for the person at their sign-in: the history rows name them.
     for spec in wanted - set(current):
-        user_role_grant(user=user, spec=spec)
+        user_role_grant(user=user, spec=spec, actor=user)
     user.last_roles_sync_at = timezone.now()
     User.objects.filter(pk=user.pk).update(last_roles_sync_at=user.last_roles_sync_at)  # no history row
     _forget_roles(user)
@@ -117,13 +126,16 @@ def user_roles_replace(*, user: User, specs: Iterable[RoleSpec], source: str = "
     return warnings
 
 
-def _global_roles_change(user: User, reason: str, change, permission) -> None:
+def _global_roles_change(user: User, reason: str, change, permission, actor: User | None = None) -> None:
     """Add or remove a global role: the user's history gets a row (user_permissions is tracked) with `reason`."""
     user._change_reason = reason
+    if actor is not None:
+        user._history_user = actor
     try:
         change(permission)
     finally:
         del user._change_reason
+        user.__dict__.pop("_history_user", None)
     _forget_roles(user)
 
 
