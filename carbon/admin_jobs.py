@@ -9,10 +9,13 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from carbon.jobs.models import Job, JobResult, JobState, Pipeline, Worker
 from carbon.jobs.services import job_recover, phase_of, pipeline_abort
 from carbon.models import RecalculationState
+from units.admin_display import json_table
 from units.admin_scoping import ReadOnlyAdminMixin, ScopedAdmin, ScopedInlineMixin
 from units.scoping import Action
 
@@ -28,8 +31,24 @@ class ConsoleAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     view_action = Action.MANAGE
 
 
+JSON_FIELDS = ("summary", "options", "errors", "warnings", "status_history")
+TABLE_ROWS_SHOWN = 200  # a job may carry 100,000 row errors: the page shows the first, the CSV has them all
+
+
+def _capped_table(rows: list, errors_of=None) -> str:
+    """The first rows as a table; `errors_of`: the job whose errors CSV holds them all."""
+    if len(rows) <= TABLE_ROWS_SHOWN:
+        return json_table(rows)
+    more = format_html("<p>{}</p>", gettext("%(shown)d of %(total)d shown.") % {"shown": TABLE_ROWS_SHOWN,
+                                                                                "total": len(rows)})
+    if errors_of is not None:
+        more = format_html('{}<p><a href="{}">{}</a></p>', more, reverse("api-job-errors", args=[errors_of.pk]),
+                           gettext("Download every row error (CSV)"))
+    return format_html("{}{}", json_table(rows[:TABLE_ROWS_SHOWN]), more)
+
+
 class HasErrorsFilter(admin.SimpleListFilter):
-    title = "has errors"
+    title = _("has errors")
     parameter_name = "has_errors"
 
     def lookups(self, request, model_admin):
@@ -55,11 +74,11 @@ class JobInline(ScopedInlineMixin, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="job")
+    @admin.display(description=_("job"))
     def job_link(self, obj):
         return format_html('<a href="{}">#{}</a>', reverse("admin:carbon_job_change", args=[obj.pk]), obj.pk)
 
-    @admin.display(description="row errors")
+    @admin.display(description=_("row errors"))
     def error_count(self, obj):
         return len(obj.errors)
 
@@ -82,25 +101,25 @@ class PipelineAdmin(ConsoleAdmin):
             n_jobs=Count("jobs", distinct=True),
             n_errors=Count("jobs", filter=Q(jobs__result=JobResult.ERROR), distinct=True))
 
-    @admin.display(description="jobs", ordering="n_jobs")
+    @admin.display(description=_("jobs"), ordering="n_jobs")
     def job_count(self, obj):
         return obj.n_jobs
 
-    @admin.display(description="failed jobs", ordering="n_errors")
+    @admin.display(description=_("failed jobs"), ordering="n_errors")
     def error_count(self, obj):
         return obj.n_errors
 
-    @admin.display(description="phase")
+    @admin.display(description=_("phase"))
     def phase(self, obj):
         n, total = phase_of(obj)
         return f"{n}/{total}"
 
-    @admin.display(description="progress page")
+    @admin.display(description=_("progress page"))
     def progress_link(self, obj):
         return format_html('<a href="/admin/upload/pipeline/{}/">progress and result</a>', obj.pk)
 
 
-    @admin.action(permissions=["operate"], description="Abort the selected pipelines (running jobs roll back)")
+    @admin.action(permissions=["operate"], description=_("Abort the selected pipelines (running jobs roll back)"))
     def abort_pipelines(self, request, queryset):
         for pipeline in queryset:
             count = pipeline_abort(pipeline=pipeline, actor=request.user)
@@ -116,13 +135,38 @@ class JobAdmin(ConsoleAdmin):
                     "heartbeat_at", "finished_at")
     list_filter = ("state", "result", "job_type", "kind", "year")
     search_fields = ("kind", "file_name", "status_message")
-    readonly_fields = [f.name for f in Job._meta.fields if f.name != "file"]
+    # JSON columns are shown as tables (escaped), never as raw JSON.
+    readonly_fields = [*(f.name for f in Job._meta.fields if f.name != "file" and f.name not in JSON_FIELDS),
+                       *(f"{name}_table" for name in JSON_FIELDS)]
     exclude = ("file",)
     actions = ["recover_jobs"]
 
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    @admin.display(description=_("summary"))
+    def summary_table(self, obj):
+        return json_table(obj.summary)
+
+    @admin.display(description=_("options"))
+    def options_table(self, obj):
+        return json_table(obj.options)
+
+    @admin.display(description=_("status history"))
+    def status_history_table(self, obj):
+        return json_table(obj.status_history)
+
+    @admin.display(description=_("warnings"))
+    def warnings_table(self, obj):
+        return _capped_table(obj.warnings)
+
+    @admin.display(description=_("row errors"))
+    def errors_table(self, obj):
+        return _capped_table(obj.errors, obj)
+
 
     @admin.action(permissions=["operate"],
-                  description="Recover the selected stale jobs (dead worker): queue them again")
+                  description=_("Recover the selected stale jobs (dead worker): queue them again"))
     def recover_jobs(self, request, queryset):
         for job in queryset.filter(state=JobState.RUNNING):
             if job_recover(job=job):
@@ -135,7 +179,7 @@ class JobAdmin(ConsoleAdmin):
 class WorkerAdmin(ConsoleAdmin):
     list_display = ("name", "started_at", "last_heartbeat_at", "alive")
 
-    @admin.display(boolean=True, description="alive")
+    @admin.display(boolean=True, description=_("alive"))
     def alive(self, obj):
         return obj.last_heartbeat_at > timezone.now() - timedelta(minutes=2)
 
@@ -143,17 +187,18 @@ class WorkerAdmin(ConsoleAdmin):
 @admin.register(RecalculationState)
 class RecalculationStateAdmin(ConsoleAdmin):
     view_action = Action.BROWSE
-    list_display = ("kind", "year", "needs_recalculation", "factors_changed_at", "recalculated_at",
+    list_display = ("kind", "year", "numbers", "factors_changed_at", "recalculated_at",
                     "entries_recalculated")
     list_filter = ("year", "kind")
     actions = ["recalculate"]
 
-    @admin.display(boolean=True, description="needs recalculation")
-    def needs_recalculation(self, obj):
-        return obj.needs_recalculation
+    @admin.display(description=_("numbers"))
+    def numbers(self, obj):
+        """Words: a green ✔ under "needs recalculation" would say "fine" when it means "to redo"."""
+        return gettext("to recalculate (factors changed since)") if obj.needs_recalculation else gettext("up to date")
 
 
-    @admin.action(permissions=["operate"], description="Recalculate the selected kinds (in a worker)")
+    @admin.action(permissions=["operate"], description=_("Recalculate the selected kinds (in a worker)"))
     def recalculate(self, request, queryset):
         from carbon.jobs.services import recalc_enqueue
 

@@ -66,6 +66,10 @@ class ModuleSetting(models.Model):
     enabled = models.BooleanField(default=True)
     uncertainty_tag = models.CharField(max_length=8, choices=UncertaintyTag.choices,
                                        default=UncertaintyTag.MEDIUM)
+    # Set when the row was copied by the year rollover ("start from last year"): from which year. Still
+    # editable; the admin lists copied rows so that the back office reviews them.
+    copied_from_year = models.PositiveSmallIntegerField(_("copied from year"), null=True, blank=True,
+                                                        editable=False)
 
     history = HistoricalRecords()
 
@@ -90,6 +94,10 @@ class SubmoduleSetting(models.Model):
         help_text=_("kg CO2-eq; an entry above it is highlighted. Empty = never highlighted."),
     )
     inputs_deactivated = models.BooleanField(default=False)
+    # Set when the row was copied by the year rollover ("start from last year"): from which year. Still
+    # editable; the admin lists copied rows so that the back office reviews them.
+    copied_from_year = models.PositiveSmallIntegerField(_("copied from year"), null=True, blank=True,
+                                                        editable=False)
 
     history = HistoricalRecords()
 
@@ -131,6 +139,10 @@ class ReductionObjective(models.Model):
         max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Between 0 and 1 (0.5 = halve the reference year's emissions)."),
     )
+    # Set when the row was copied by the year rollover ("start from last year"): from which year. Still
+    # editable; the admin lists copied rows so that the back office reviews them.
+    copied_from_year = models.PositiveSmallIntegerField(_("copied from year"), null=True, blank=True,
+                                                        editable=False)
 
     history = HistoricalRecords()
 

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from carbon.models import CarbonReport, ModuleReport, ModuleSetting, SubmoduleSetting, YearConfiguration
 from carbon.taxonomy import Module, entry_kinds
 from infra.history import bulk_create_with_history
 from units.models import Unit
 
-__all__ = ["YearCreated", "year_create", "year_create_reports", "year_open"]
+__all__ = ["YearCreated", "blockers_summary", "year_create", "year_create_reports", "year_open",
+           "year_open_blockers"]
 
 
 def configurable_kinds():
@@ -73,18 +75,32 @@ def year_create_reports(*, year: int, unit_ids, actor=None, reason: str = "") ->
     return len(new_reports), len(module_reports)
 
 
-# Later apps add checks here (reporting adds "no module is incomplete"): callable(config) -> [reasons].
+# Later apps add checks here (reporting adds "no module is incomplete"): callable(config) -> [reasons], each
+# reason one sentence a person reads (e.g. "No plane factors for 2026 — upload them.").
 OPEN_YEAR_CHECKS: list = []
+BLOCKERS_SHOWN = 3  # a refusal lists this many reasons and counts the rest: the year's page lists them all
 
 
 def year_open_blockers(config: YearConfiguration) -> list[str]:
     """Why a year cannot be opened yet (empty when it can)."""
     blockers = []
     if config.configuration_completed is None:
-        blockers.append("the year's configuration is not completed (create the year's reports first)")
+        blockers.append(gettext("The year's configuration is not completed (create the year's reports first)."))
     for check in OPEN_YEAR_CHECKS:
         blockers.extend(check(config))
     return blockers
+
+
+def blockers_summary(blockers: list[str]) -> str:
+    """A short list, not a wall: "3 things are missing: A B C" or "24 things are missing: A B C … and 21 more
+    (the year's page lists them all)"."""
+    count = len(blockers)
+    text = ngettext("%(count)d thing is missing: %(list)s", "%(count)d things are missing: %(list)s", count) % {
+        "count": count, "list": " ".join(blockers[:BLOCKERS_SHOWN])}
+    if count > BLOCKERS_SHOWN:
+        text += " " + gettext("… and %(more)d more (the year's page lists them all).") % {
+            "more": count - BLOCKERS_SHOWN}
+    return text
 
 
 @transaction.atomic
@@ -96,7 +112,8 @@ def year_open(*, year: int, actor=None) -> YearConfiguration:
         return config
     blockers = year_open_blockers(config)
     if blockers:
-        raise ValidationError(f"Year {year} cannot be opened: " + "; ".join(blockers))
+        raise ValidationError(gettext("Year %(year)s cannot be opened.") % {"year": year} + " "
+                              + blockers_summary(blockers))
     config.is_started = True
     config._change_reason = f"open year {year}"
     if actor is not None:

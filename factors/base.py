@@ -30,6 +30,10 @@ class Factor(models.Model):
     is_stale = models.BooleanField(default=False, help_text=_("Missing from the latest import of this kind."))
     last_import_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the year rollover ("start from last year"): the year this factor was copied from. Still editable;
+    # cleared when the year's own file of the kind brings the factor again.
+    copied_from_year = models.PositiveSmallIntegerField(_("copied from year"), null=True, blank=True,
+                                                        editable=False)
 
     class Meta:
         abstract = True
@@ -141,12 +145,15 @@ class FactorImporter(BaseImporter):
             if factor is None:
                 new.append(model(year=year, last_import_at=now, updated_at=now, **values))
                 continue
-            differs = factor.is_stale or any(getattr(factor, k) != v for k, v in values.items())
+            # A factor copied by the year rollover and now in the year's own file is no longer "copied".
+            differs = (factor.is_stale or factor.copied_from_year is not None
+                       or any(getattr(factor, k) != v for k, v in values.items()))
             factor.last_import_at = now
             if differs:
                 for k, v in values.items():
                     setattr(factor, k, v)
                 factor.is_stale = False
+                factor.copied_from_year = None
                 changed.append(factor)
             else:
                 outcome.unchanged += 1

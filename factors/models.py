@@ -125,6 +125,9 @@ class ExchangeRate(models.Model):
     year = models.PositiveSmallIntegerField()
     currency = models.CharField(max_length=3, help_text=_("ISO 4217, upper case."))
     units_per_eur = models.DecimalField(max_digits=20, decimal_places=10)
+    # Set by the year rollover: the year this rate was copied from (replace it when the year's figure is out).
+    copied_from_year = models.PositiveSmallIntegerField(_("copied from year"), null=True, blank=True,
+                                                        editable=False)
 
     history = HistoricalRecords()
 

@@ -284,3 +284,144 @@ def _with_patterns(svg: str) -> str:
     defs = "<defs>" + "".join(_PATTERNS[pid.rsplit("--", 1)[1]].format(id=pid) for pid in ids) + "</defs>"
     end = svg.index(">", svg.index("<svg")) + 1
     return svg[:end] + defs + svg[end:]
+
+
+# --- campaign progress (back office): validations over time, footprint against the objectives --------------
+def validation_timeline_chart(per_day: list, chart_id: str = "chart-validations") -> dict | None:
+    """Vertical bars, one per day with module validations, each with its count; None when there is none.
+
+    `per_day`: (date, count) oldest first (`reporting.progress.validations_per_day`)."""
+    if not per_day:
+        return None
+    total = 0
+    rows = []
+    for day, count in per_day:
+        total += count
+        rows.append({"day": day.isoformat(), "count": count, "label": str(count), "cumulative": total})
+    spec = _base(gettext("Module validations per day."), width=max(240, min(720, 40 * len(rows))))
+    spec.update({
+        "height": 200,
+        "data": {"values": rows},
+        "encoding": {"x": {"field": "day", "type": "ordinal", "title": gettext("day"),
+                           "axis": {"labelAngle": -45}}},
+        "layer": [
+            {"mark": {"type": "bar", "stroke": INK, "strokeWidth": 1, "fill": f"url(#{chart_id}--solid-blue)"},
+             "encoding": {"y": {"field": "count", "type": "quantitative", "title": gettext("validations"),
+                                "axis": {"tickMinStep": 1, "grid": True, "gridColor": "#dde3e0"}}}},
+            {"mark": {"type": "text", "baseline": "bottom", "dy": -3, "fontSize": 12, "color": INK},
+             "encoding": {"y": {"field": "count", "type": "quantitative"}, "text": {"field": "label"}}},
+        ],
+    })
+    return spec
+
+
+def trajectory_chart(footprints: list, objectives: list, chart_id: str = "chart-trajectory") -> dict | None:
+    """The footprint by year (all data, validated only) and each reduction objective's target, in tonnes.
+
+    Lines told apart by dash and point shape as well as colour; the objective is a dashed line from its
+    reference year's footprint to its target. `footprints`: `YearFootprint`s; `objectives`: `ObjectivePoint`s.
+    None when no year has emissions.
+    """
+    if not footprints:
+        return None
+    all_name, validated_name = gettext("All data"), gettext("Validated modules only")
+    rows = []
+    for fp in footprints:
+        rows.append({"year": str(fp.year), "series": all_name, "t": _t(fp.all_kg / 1000)})
+        rows.append({"year": str(fp.year), "series": validated_name, "t": _t(fp.validated_kg / 1000)})
+    series = [all_name, validated_name]
+    for point in objectives:
+        if point.target_kg is None:
+            continue
+        name = gettext("Objective: −%(percent)s %% by %(target)s against %(reference)s") % {
+            "percent": format_t(point.objective.reduction_percentage * 100, 0),
+            "target": point.objective.target_year, "reference": point.objective.reference_year}
+        series.append(name)
+        rows.append({"year": str(point.objective.reference_year), "series": name, "t": _t(point.reference_kg / 1000),
+                     "start": True})
+        rows.append({"year": str(point.objective.target_year), "series": name, "t": _t(point.target_kg / 1000)})
+    years = sorted({row["year"] for row in rows})
+    largest = max(row["t"] for row in rows)
+    decimals = label_decimals(largest)
+    for row in rows:  # the objective's starting point is the footprint itself: its value once is enough
+        row["label"] = "" if row.get("start") else format_t(row["t"], decimals)
+    palette = [OKABE_ITO["blue"], OKABE_ITO["bluish_green"], OKABE_ITO["vermillion"], OKABE_ITO["reddish_purple"],
+               OKABE_ITO["black"]]
+    dashes = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [1, 3]]
+    shapes = ["circle", "square", "triangle-up", "diamond", "cross"]
+    count = len(series)
+    scale = {"domain": series}
+    spec = _base(gettext("Footprint by year in tonnes of CO₂-eq, all data and validated modules, against the "
+                         "reduction objectives."), width=max(320, min(720, 90 * len(years))))
+    spec.update({
+        "height": 260,
+        "data": {"values": rows},
+        "encoding": {
+            "x": {"field": "year", "type": "ordinal", "sort": years, "title": gettext("year"),
+                  "axis": {"labelAngle": 0}},
+            "y": {"field": "t", "type": "quantitative", "axis": _tonnes_axis()},
+            "color": {"field": "series", "type": "nominal", "title": None,
+                      "scale": {**scale, "range": [palette[i % len(palette)] for i in range(count)]},
+                      "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 500}},
+            "strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                           "scale": {**scale, "range": [dashes[i % len(dashes)] for i in range(count)]}},
+            "shape": {"field": "series", "type": "nominal", "legend": None,
+                      "scale": {**scale, "range": [shapes[i % len(shapes)] for i in range(count)]}},
+        },
+        "layer": [
+            {"mark": {"type": "line", "strokeWidth": 2, "point": {"size": 70, "filled": True}}},
+            {"mark": {"type": "text", "align": "left", "dx": 6, "dy": -8, "fontSize": 11, "color": INK},
+             "encoding": {"text": {"field": "label"}, "color": {"value": INK}}},
+        ],
+    })
+    return spec
+
+
+def render_png(spec: dict, language: str | None = None, scale: float = 2.0) -> bytes:
+    """The chart as a PNG (for the PDF exports): the very SVG of `render_svg`, patterns included, rasterised by
+    vl-convert at `scale` × its size."""
+    import vl_convert
+
+    return vl_convert.svg_to_png(render_svg(spec, language), scale=scale)
+
+
+# --- the back-office reporting page: aggregated footprint, all data against validated modules only ----------
+def paired_bars_chart(rows: list[tuple[str, Decimal, Decimal]], description: str,
+                      chart_id: str = "chart-report") -> dict | None:
+    """Per label, two horizontal bars in tonnes: all data (light hatching) above validated modules only (solid),
+    each with its value; the legend names both series. `rows`: (label, all kg, validated kg), in display order.
+    None when every value is zero (nothing to draw; the page's table says so)."""
+    rows = [(label, all_kg, validated_kg) for label, all_kg, validated_kg in rows if all_kg or validated_kg]
+    if not rows:
+        return None
+    all_name, validated_name = gettext("All data"), gettext("Validated modules only")
+    decimals = label_decimals(max(max(a, v) for _label, a, v in rows) / 1000)
+    values = []
+    for label, all_kg, validated_kg in rows:
+        for series, kg in ((all_name, all_kg), (validated_name, validated_kg)):
+            values.append({"label": label, "series": series, "t": _t(kg / 1000), "text": format_t(kg / 1000, decimals)})
+    series = [all_name, validated_name]
+    spec = _base(description)
+    spec.update({
+        "height": {"step": 22},
+        "data": {"values": values},
+        "encoding": {
+            "y": {"field": "label", "type": "nominal", "sort": None, "title": None,
+                  "axis": {"labelLimit": 300, "ticks": False, "domain": False}},
+            "yOffset": {"field": "series", "type": "nominal", "sort": series},
+        },
+        "layer": [
+            {"mark": {"type": "bar", "stroke": INK, "strokeWidth": 1},
+             "encoding": {
+                 "x": {"field": "t", "type": "quantitative", "axis": _tonnes_axis()},
+                 "fill": {"field": "series", "type": "nominal", "title": None,
+                          "scale": {"domain": series, "range": [f"url(#{chart_id}--hatch-blue-light)",
+                                                                f"url(#{chart_id}--solid-blue)"]},
+                          "legend": {"orient": "bottom", "direction": "horizontal", "labelLimit": 400}},
+             }},
+            {**_value_labels("t", "text"),
+             "encoding": {"x": {"field": "t", "type": "quantitative"}, "text": {"field": "text"},
+                          "yOffset": {"field": "series", "type": "nominal", "sort": series}}},
+        ],
+    })
+    return spec

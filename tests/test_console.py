@@ -44,14 +44,14 @@ def year_with_process_module_only(year):
 def test_campaign_view_shows_missing_factors_and_open_is_refused(client, year_with_process_module_only, tmp_path):
     client.force_login(user_with_roles(ADMIN))
     page = client.get(reverse("admin:carbon_yearconfiguration_change", args=[2025])).content.decode()
-    assert "missing_factor: no process_emission factors for 2025" in page
+    assert "No process emission factors for 2025 — upload them." in page
     response = client.post(reverse("admin:carbon_yearconfiguration_changelist"),
                            {"action": "open_selected_years", "_selected_action": ["2025"]}, follow=True)
     assert "cannot be opened" in response.content.decode()
     assert not YearConfiguration.objects.get(year=2025).is_started
     import_csv(tmp_path, "factors:process_emission", "category,ef_kg_co2eq_per_unit\nCO2,1\n", "--year", "2025")
     page = client.get(reverse("admin:carbon_yearconfiguration_change", args=[2025])).content.decode()
-    assert "missing_factor" not in page
+    assert "Nothing is missing" in page
     client.post(reverse("admin:carbon_yearconfiguration_changelist"),
                 {"action": "open_selected_years", "_selected_action": ["2025"]})
     assert YearConfiguration.objects.get(year=2025).is_started

@@ -42,7 +42,7 @@ def test_open_year_requires_completed_configuration(db):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("open_year", "2031")
     year_create(year=2030)
-    with pytest.raises(CommandError, match="missing_factor"):
+    with pytest.raises(CommandError, match="things are missing: No member factors for 2030 — upload them"):
         call_command("open_year", "2030")  # no factors yet: every enabled module is incomplete
     ModuleSetting.objects.filter(year=2030).update(enabled=False)  # disabled modules are never incomplete
     call_command("open_year", "2030")

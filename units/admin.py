@@ -9,7 +9,9 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
-from import_export import resources
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
 from rest_framework.authtoken.models import TokenProxy
 
 from units.admin_scoping import ScopedAdmin, ScopedExportMixin, ScopedInlineMixin
@@ -21,12 +23,21 @@ from units.services import role_permission
 
 
 class UnitResource(resources.ModelResource):
+    """The `units` CSV contract's columns (parent by its code, never an id), then the paths for people."""
+
+    parent_institutional_code = fields.Field(attribute="parent__institutional_code",
+                                             column_name="parent_institutional_code", readonly=True)
+
     class Meta:
         model = Unit
         fields = ("institutional_code", "institutional_id", "name", "label_en", "label_fr", "level",
-                  "parent__institutional_code", "path_institutional_code", "path_name", "unit_type_label",
-                  "principal_user_institutional_id", "is_active")
+                  "parent_institutional_code", "unit_type_label", "principal_user_institutional_id", "is_active",
+                  "path_institutional_code", "path_name")
         export_order = fields
+
+    @classmethod
+    def get_display_name(cls):
+        return gettext("As the units CSV file")
 
 
 @admin.register(Unit)
@@ -37,7 +48,7 @@ class UnitAdmin(ScopedExportMixin, ScopedAdmin):
                     "is_active")
     list_filter = ("level", "is_active")
     search_fields = ("name", "institutional_code", "institutional_id", "label_en", "label_fr", "path_name")
-    search_help_text = "Name, code, cf, label or path."
+    search_help_text = _("Name, code, cf, label or path.")
     readonly_fields = ("path_institutional_code", "path_institutional_id", "path_name")
     autocomplete_fields = ("parent",)
     list_per_page = 100
@@ -45,7 +56,7 @@ class UnitAdmin(ScopedExportMixin, ScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("parent").annotate(children_count=Count("children"))
 
-    @admin.display(description="children", ordering="children_count")
+    @admin.display(description=_("children"), ordering="children_count")
     def children_link(self, obj):
         if not obj.children_count:
             return "0"
@@ -70,7 +81,7 @@ class UserAdminForm(forms.ModelForm):
     global_roles = GlobalRolesField(
         required=False,
         choices=[(r.value, r.label) for r in Role if ScopeKind.GLOBAL in r.scope_kinds],
-        help_text="Roles over the whole institution. Unit-anchored roles are role grants.",
+        help_text=_("Roles over the whole institution. Unit-anchored roles are role grants."),
     )
 
     class Meta:
@@ -101,7 +112,7 @@ class UserAdmin(ScopedAdmin):
     inlines = [RoleGrantInline]
     readonly_fields = ("last_login", "last_roles_sync_at", "date_joined")
 
-    @admin.display(description="roles")
+    @admin.display(description=_("roles"))
     def roles_summary(self, obj):
         return ", ".join(str(held.as_spec()) for held in user_roles(obj)) or "—"
 
@@ -143,12 +154,29 @@ class RoleGrantForm(forms.ModelForm):
         return super().save(commit)
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """The few roles, not Django's permission table (a filter over every permission listed thousands of options
+    and made the page 25,891 px tall)."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(role.value, role.label) for role in Role if role.scope_kinds - {ScopeKind.GLOBAL}]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        role = next((r for r in Role if r.value == self.value()), None)
+        return queryset.filter(permission__codename=role.codename) if role else queryset.none()
+
+
 @admin.register(UnitRoleGrant)
 class UnitRoleGrantAdmin(ScopedAdmin):
     unit_path = "content_object__"
     form = RoleGrantForm
-    list_display = ("user", "permission", "content_object")
-    list_filter = ("permission",)
+    list_display = ("user", "role", "content_object")
+    list_filter = (RoleFilter,)
     search_fields = ("user__institutional_id", "user__display_name", "content_object__name",
                      "content_object__institutional_id")
     autocomplete_fields = ("user", "content_object")
@@ -156,6 +184,10 @@ class UnitRoleGrantAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(permission__codename__in=[r.codename for r in Role])
+
+    @admin.display(description=_("role"), ordering="permission__codename")
+    def role(self, obj):
+        return next((r.label for r in Role if r.codename == obj.permission.codename), obj.permission.codename)
 
     def has_module_permission(self, request):
         return request.user.is_staff and not unit_scope(request.user, Action.BROWSE).is_empty

@@ -136,7 +136,8 @@ def _validate(meta: dict, content: bytes, actor) -> dict:
     try:
         with transaction.atomic():
             outcome = importer.run(ImportRequest(source=content, year=meta["year"], unit_cf=meta["unit_cf"],
-                                                 dry_run=True, skip_invalid=meta["skip_invalid"], actor=actor))
+                                                 dry_run=True, skip_invalid=meta["skip_invalid"], actor=actor,
+                                                 category=meta.get("category")))
             transaction.set_rollback(True)
     except Exception as exc:  # an importer bug must not look like a valid file
         logger.exception("dry run of %s failed", meta["kind"])
@@ -211,7 +212,8 @@ def _upload(request):
         if form.is_valid():
             return _store_and_validate(request, form)
     else:
-        form = UploadForm()
+        # ?kind=…&year=… pre-fill the form (the campaign view links each missing item here).
+        form = UploadForm(initial={k: request.GET[k] for k in ("kind", "year") if request.GET.get(k)})
     return render(request, "admin/carbon/upload/form.html", _context(request, "Upload a CSV file", form=form))
 
 
@@ -220,7 +222,8 @@ def _store_and_validate(request, form):
     _prune_abandoned()
     token = str(uuid.uuid4())
     meta = {"kind": data["kind"], "year": data["year"], "unit_cf": data["unit_cf"],
-            "skip_invalid": data["skip_invalid"], "file_name": upload.name, "size": upload.size,
+            "skip_invalid": data["skip_invalid"], "category": data.get("category"), "file_name": upload.name,
+            "size": upload.size,
             "created_at": timezone.now().isoformat()}
     if upload.size <= VALIDATE_IN_REQUEST_BYTES:
         content = upload.read()
@@ -299,7 +302,8 @@ def confirm(request, token):
             content = handle.read()
         pipeline = import_enqueue(kind=meta["kind"], content=content, file_name=meta["file_name"],
                                   year=meta["year"], unit_cf=meta["unit_cf"], actor=request.user,
-                                  skip_invalid=meta["skip_invalid"], request=request)
+                                  skip_invalid=meta["skip_invalid"], request=request,
+                                  category=meta.get("category"))
         _pending_forget(request, token)
     messages.success(request, f"{meta['file_name']} is queued: a worker imports it (pipeline #{pipeline.pk}).")
     return redirect("upload:progress", pk=pipeline.pk)

@@ -1,52 +1,61 @@
-"""`manage.py export_report {results,usage} --year YEAR [--format csv|json] [--output PATH]`."""
+"""`manage.py export_report {results,usage,detailed,combined} --year Y [--year Y2] [--unit CF]
+[--completion C] [--modules M:S] [--search TEXT] [--format csv|json|zip|pdf] [--output PATH]`.
+
+The operator's command line is not scoped: every unit unless `--unit` narrows it (said in the audit event).
+The same exports, filters and code as the admin's Exports page (`reporting.exports`).
+"""
 
 from __future__ import annotations
 
-import io
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
-from infra.csvio import write_csv
 from infra.events import emit
-from reporting.selectors import RESULTS_COLUMNS, RESULTS_EXTRA_COLUMNS, USAGE_COLUMNS, results_rows, usage_rows
-from units.models import Unit
+from reporting.exports import EXPORTS, FilterError, ReportFilters, build_export
 from units.operators import add_actor_argument, operator_resolve
 
-REPORTS = {
-    "results": (results_rows, RESULTS_COLUMNS + RESULTS_EXTRA_COLUMNS),
-    "usage": (usage_rows, USAGE_COLUMNS),
-}
+DEFAULT_FORMATS = {"detailed": "zip"}
 
 
 class Command(BaseCommand):
-    help = "Export a report over every unit of a year (CSV to stdout when no --output is given)."
+    help = ("Export a report (CSV to stdout when no --output is given; a ZIP or a PDF needs --output). "
+            "Not scoped: every unit unless --unit is given.")
 
     def add_arguments(self, parser):
-        parser.add_argument("report", choices=["results", "usage", "detailed", "combined"])
-        parser.add_argument("--year", type=int, required=True)
-        parser.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+        parser.add_argument("report", choices=list(EXPORTS))
+        parser.add_argument("--year", type=int, action="append", required=True, help="Repeat for several years.")
+        parser.add_argument("--unit", action="append", default=[], metavar="CF",
+                            help="A unit's institutional id: that unit and its subtree (repeatable).")
+        parser.add_argument("--completion", action="append", default=[],
+                            help="not_started, in_progress or validated (repeatable).")
+        parser.add_argument("--modules", action="append", default=[], metavar="MODULE:STATUS",
+                            help="e.g. professional_travel:validated (repeatable).")
+        parser.add_argument("--search", default="")
+        parser.add_argument("--format", choices=["csv", "json", "zip", "pdf"])
         parser.add_argument("--output")
         add_actor_argument(parser)
 
-    def handle(self, *args, report, year, format, output, actor, **options):
-        if report not in REPORTS or format == "pdf":
-            raise CommandError(f"the {report} report in {format} is not available yet")
-        select, columns = REPORTS[report]
+    def handle(self, *args, report, year, unit, completion, modules, search, format, output, actor, **options):
+        fmt_name = format or DEFAULT_FORMATS.get(report, "csv")
         operator, operator_label = operator_resolve(actor)
-        # The operator's command line is not scoped: every unit, said explicitly.
-        rows = select(year=year, units=Unit.objects.all())
-        buffer = io.StringIO(newline="")
-        if format == "json":
-            json.dump(rows, buffer, ensure_ascii=False, indent=1)
-            buffer.write("\n")
-        else:
-            write_csv(rows, columns, buffer)
-        emit("exported", source="command", actor=operator, actor_label=operator_label, report=report, year=year,
-             format=format, rows=len(rows), output=output or "stdout")
+        query = {"year": [str(y) for y in year], "unit": unit, "completion": completion, "modules": modules,
+                 "search": search}
+        try:
+            filters = ReportFilters.from_query(query, None)  # the operator's command line: unscoped
+            export = build_export(report, fmt_name, filters)
+        except FilterError as error:
+            raise CommandError(str(error)) from None
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as handle:
-                handle.write(buffer.getvalue())
-            self.stderr.write(f"{len(rows)} rows written to {output}")
+            with open(output, "wb") as handle:
+                for chunk in export.chunks:
+                    handle.write(chunk)
+        elif fmt_name in {"zip", "pdf"}:
+            raise CommandError(f"a {fmt_name} file needs --output PATH")
         else:
-            self.stdout.write(buffer.getvalue(), ending="")
+            for chunk in export.chunks:  # each chunk ends on a whole character (csv_chunks, json_chunks)
+                self.stdout.write(chunk.decode("utf-8"), ending="")
+            self.stdout.flush()
+        emit("exported", source="command", actor=operator, actor_label=operator_label, report=report,
+             year=filters.years[0] if len(filters.years) == 1 else list(filters.years), format=fmt_name,
+             rows=export.rows, output=output or "stdout", filters=filters.describe())
+        if output:
+            self.stderr.write(f"{export.rows} rows written to {output}")
