@@ -60,7 +60,8 @@ INSTALLED_APPS = [
     "reporting",
     "audit",
     # Last: its autodiscovery imports every admin.py after the apps' ready() filled the kind registries.
-    "django.contrib.admin",
+    # django.contrib.admin with the back office's site (config/admin_site.py: the index grouped by module).
+    "config.admin_site.BackOfficeAdminConfig",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # The source ("admin", "API", "lab pages", "sign-in") that ends the change reason of history rows.
+    "audit.middleware.RequestOriginMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
