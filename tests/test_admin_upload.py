@@ -210,6 +210,10 @@ def test_preview_lists_every_row_error_and_disables_confirm(admin_client, year_w
     rows = read_csv_response(admin_client.get(reverse("upload:preview_errors", args=[token])))
     assert [(int(r["row"]), r["column"], r["reason"]) for r in rows] == [
         (e["row"], e["column"], e["reason"]) for e in BAD_ERRORS]
+    from audit.models import AuditEvent
+
+    download = AuditEvent.objects.get(action="downloaded")  # a list of what people typed: recorded
+    assert (download.details["list"], download.details["rows"]) == ("upload preview errors", len(BAD_ERRORS))
     # The server refuses the confirm too (not only the disabled button).
     response = admin_client.post(reverse("upload:confirm", args=[token]))
     assert response.status_code == 302 and response["Location"] == reverse("upload:preview", args=[token])

@@ -93,3 +93,14 @@ def test_a_metier_cannot_reach_another_faculty_from_the_address_bar(lab):  # noq
     assert listed(page) == []
     assert "POWERLAB" not in page.content()
     check_axe(page, "the refusal")
+
+
+def test_the_back_office_pages_pass_axe(lab):  # noqa: F811 (the `lab` fixture)
+    """The admin's index (grouped by module), the progress, exports and trail pages, as demo-admin sees them."""
+    page = lab.page("demo-admin", axe=True)
+    for url in ("/admin/", "/admin/reporting/progress/?year=2025", "/admin/reporting/exports/",
+                "/admin/audit/trail/"):
+        go(page, lab.url + url)
+        check_axe(page, url)
+    click_and_wait(page, page.locator("a.trail-open").first)  # one trail row, whole
+    check_axe(page, page.url)

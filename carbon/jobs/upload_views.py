@@ -277,7 +277,10 @@ def preview(request, token):
 @_admin_only
 def preview_errors_csv(request, token):
     meta = _pending(request, token)
-    return _csv_response(_read_result(meta).get("errors", []), ISSUE_HEADER, f"upload-{str(token)[:8]}-errors.csv")
+    errors = _read_result(meta).get("errors", [])
+    emit("downloaded", source="admin", actor=request.user, request=request, list="upload preview errors",
+         format="csv", rows=len(errors), file_name=meta.get("file_name", ""))
+    return _csv_response(errors, ISSUE_HEADER, f"upload-{str(token)[:8]}-errors.csv")
 
 
 @require_POST
