@@ -1,4 +1,5 @@
-"""The storage of emission rows: the only place that writes or sums `carbon_emission` in SQL.
+"""The storage of emission rows: where the engine's computed rows are written and summed in SQL (the one other
+writer is the engine's set-based statement for `quantity × factor` kinds, `modules.engine._recalculate_set_based`).
 
 The engine (modules) computes the rows; this module owns how they are stored: deleted by (kinds, entry ids),
 inserted by COPY with ids from the sequence, summed per module report for the statistics. Emission rows are

@@ -19,8 +19,9 @@ from django.utils import timezone
 from carbon import taxonomy
 from carbon.emissions import emission_sums, emissions_insert, emissions_replace
 from carbon.emissions import emissions_delete as emission_rows_delete
-from carbon.models import CarbonReport, ModuleReport, ModuleStatus, RecalculationState
+from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
+from factors.base import FACTOR_KINDS
 from infra.bulk import copy_history, execute_bound
 from modules.base import Entry, Leaf
 from modules.registry import KINDS, ComputeContext, EntryKindSpec, dependants_of, kinds_of_module
@@ -132,6 +133,13 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats:
     ctx = ComputeContext(year=year)
     module_report_ids = list(ModuleReport.objects.filter(report__year_id=year, module=spec.module.value)
                              .values_list("pk", flat=True))
+    counted = _recalculate_set_based(spec, year, module_report_ids) if spec.set_based else None
+    if counted is not None:
+        module_reports, done = set(counted), sum(counted.values())
+        if progress:
+            progress(done)
+        return _recalculated(spec, year=year, done=done, module_reports=module_reports,
+                             refresh_stats=refresh_stats, touched=touched, actor=actor)
     queryset = (spec.model.objects.filter(module_report_id__in=module_report_ids).order_by("pk")
                 .defer("created_at", "updated_at"))
     done = 0
@@ -148,6 +156,13 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats:
         done += len(chunk)
         if progress:
             progress(done)
+    return _recalculated(spec, year=year, done=done, module_reports=module_reports, refresh_stats=refresh_stats,
+                         touched=touched, actor=actor)
+
+
+def _recalculated(spec: EntryKindSpec, *, year: int, done: int, module_reports: set[int], refresh_stats: bool,
+                  touched: set[int] | None, actor) -> int:
+    """After a kind's recalculation: statistics (or the pipeline's `touched`), the trail, the dependants."""
     if touched is not None:
         touched.update(module_reports)
     if refresh_stats:
@@ -155,6 +170,101 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats:
     RecalculationState.recalculated(year=year, kind=spec.name, entries=done, actor=actor)
     dependants_recompute([spec.name], year=year, refresh_stats=refresh_stats, touched=touched, actor=actor)
     return done
+
+
+def _round_half_even(sql: str) -> str:
+    """`Decimal.quantize(0.000001)` in SQL: PostgreSQL's round() takes halves away from zero, the engine's
+    Decimal context to the even neighbour (x·10⁶ = n + ½ exactly → 2·round(x·10⁶/2))."""
+    scaled = f"(({sql}) * 1000000)"
+    return (f"(CASE WHEN {scaled} - trunc({scaled}) IN (0.5, -0.5) THEN 2 * round({scaled} / 2) / 1000000 "
+            f"ELSE round({sql}, 6) END)::numeric(20, 6)")
+
+
+def _recalculate_set_based(spec: EntryKindSpec, year: int, module_report_ids: list[int]) -> dict[int, int] | None:
+    """Recompute a `quantity × factor` kind (registry `set_based`) in one statement: the emission rows found
+    again (entry, leaf) updated in place, rows that appear inserted, rows that disappear (no factor any more)
+    deleted, the entries' totals written where they changed. Same values as `compute` + `entries_recompute`.
+
+    Returns {module report: entries}, or None (nothing written) when an entry's leaf column holds a value the
+    declaration does not list: the caller then takes the Python path, which reports it.
+    """
+    plan = spec.set_based
+    quote = connection.ops.quote_name
+    factor_by_key = plan.factor_index(year)
+    factor_ids, factor_json, key_arrays = [], [], [[] for _ in plan.lookups[0]]
+    for key, factor in factor_by_key.items():
+        factor_ids.append(factor.pk)
+        factor_json.append(_json(factor.values_used()))
+        for array, part in zip(key_arrays, key, strict=True):
+            array.append(part)
+    leaf_ids = [plan.leaf_of(value) for value in plan.leaf_values]
+    units = dict(ModuleReport.objects.filter(pk__in=module_report_ids).values_list("pk", "report__unit_id"))
+    width = len(key_arrays)
+    key_names = [f"k{i}" for i in range(width)]
+    joins = "".join(
+        f" LEFT JOIN keys AS m{n} ON " + " AND ".join(f"m{n}.{name} = {expr}"
+                                                      for name, expr in zip(key_names, lookup, strict=True))
+        for n, lookup in enumerate(plan.lookups))
+    found = "COALESCE(" + ", ".join(f"m{n}.factor_id" for n in range(len(plan.lookups))) + ")"
+    found_json = "COALESCE(" + ", ".join(f"m{n}.factor_values" for n in range(len(plan.lookups))) + ")"
+    factor_table = quote(FACTOR_KINDS[spec.factor_kinds[0]].model._meta.db_table)
+    entries, emissions = quote(spec.model._meta.db_table), quote(Emission._meta.db_table)
+    override = "e.kg_co2eq_override IS NOT NULL"
+    kg = _round_half_even(f"{plan.quantity} * f.{quote(plan.factor_value)}")
+    sql = f"""
+    WITH keys AS (SELECT * FROM unnest({", ".join(["%s::text[]"] * width)}, %s::bigint[], %s::text[])
+                  AS k({", ".join(key_names)}, factor_id, factor_values)),
+    leaves AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::smallint[]) AS l(value, leaf, scope)),
+    units AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS u(id, unit_id)),
+    src AS MATERIALIZED (
+        SELECT e.id AS entry_id, e.module_report_id, u.unit_id, e.kg_co2eq AS old_kg, l.leaf, l.scope,
+               ({override} OR f.id IS NOT NULL) AS needs_row, {override} AS is_override,
+               CASE WHEN {override} THEN e.kg_co2eq_override WHEN f.id IS NOT NULL THEN {kg} END AS kg,
+               CASE WHEN {override} THEN NULL ELSE f.id END AS factor_id,
+               CASE WHEN {override} THEN '{{}}' ELSE {found_json} END AS factor_values
+        FROM {entries} AS e JOIN units AS u ON u.id = e.module_report_id
+        LEFT JOIN leaves AS l ON l.value = e.{quote(plan.leaf_column)}{joins}
+        LEFT JOIN {factor_table} AS f ON f.id = {found}
+        WHERE e.module_report_id = ANY(%s::bigint[])),
+    cur AS (SELECT em.id, em.entry_id, em.emission_type FROM {emissions} AS em
+            JOIN {entries} AS e ON e.id = em.entry_id
+            WHERE em.kind = %s AND e.module_report_id = ANY(%s::bigint[])),
+    matched AS MATERIALIZED (
+        SELECT cur.id AS emission_id, src.* FROM (SELECT * FROM src WHERE needs_row) AS src
+        FULL JOIN cur ON cur.entry_id = src.entry_id AND cur.emission_type = src.leaf),
+    unknown AS (SELECT count(*) AS n FROM src WHERE needs_row AND leaf IS NULL),
+    updated AS (
+        UPDATE {emissions} AS em SET scope = m.scope, kg_co2eq = m.kg, quantity = NULL, quantity_unit = '',
+               factor_id = m.factor_id, factor_values = m.factor_values::jsonb, is_override = m.is_override,
+               computed_at = %s
+        FROM matched AS m WHERE em.id = m.emission_id AND m.entry_id IS NOT NULL
+          AND (SELECT n FROM unknown) = 0),
+    deleted AS (
+        DELETE FROM {emissions} AS em USING matched AS m
+        WHERE em.id = m.emission_id AND m.entry_id IS NULL AND (SELECT n FROM unknown) = 0),
+    inserted AS (
+        INSERT INTO {emissions} (module_report_id, unit_id, year, module, kind, entry_id, emission_type, scope,
+                                 kg_co2eq, quantity, quantity_unit, factor_id, factor_values, is_override, computed_at)
+        SELECT m.module_report_id, m.unit_id, %s, %s, %s, m.entry_id, m.leaf, m.scope, m.kg, NULL, '',
+               m.factor_id, m.factor_values::jsonb, m.is_override, %s
+        FROM matched AS m WHERE m.emission_id IS NULL AND (SELECT n FROM unknown) = 0),
+    totals AS (
+        UPDATE {entries} AS e SET kg_co2eq = s.kg FROM src AS s
+        WHERE e.id = s.entry_id AND e.kg_co2eq IS DISTINCT FROM s.kg AND (SELECT n FROM unknown) = 0)
+    SELECT module_report_id, count(*), (SELECT n FROM unknown) FROM src GROUP BY module_report_id
+    """
+    now = timezone.now()
+    kind = spec.kinds[0].value
+    params = [*key_arrays, factor_ids, factor_json,
+              list(plan.leaf_values), leaf_ids, [_scope(leaf) for leaf in leaf_ids],
+              list(units), list(units.values()), module_report_ids,
+              kind, module_report_ids, now, year, spec.module.value, kind, now]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if any(unknown for _, _, unknown in rows):
+        return None
+    return {module_report_id: count for module_report_id, count, _ in rows}
 
 
 def dependants_recompute(names, *, year: int, refresh_stats: bool = True, touched: set[int] | None = None,

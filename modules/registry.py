@@ -15,8 +15,8 @@ from factors.base import FACTOR_KINDS
 from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
 
-__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "dependants_of", "kinds_of_module", "load_order",
-           "register_kind"]
+__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "SetBased", "dependants_of", "kinds_of_module",
+           "load_order", "register_kind"]
 
 
 
@@ -51,6 +51,25 @@ class RowContext:
         if key not in self.cache:
             self.cache[key] = load()
         return self.cache[key]
+
+
+@dataclass(frozen=True)
+class SetBased:
+    """How a `quantity × factor` kind is recalculated by one SQL statement (`modules.engine`), declared next to
+    its Python `compute`, which it must match to the gram (pinned by tests/test_recalc_set_based.py).
+
+    One leaf per entry, chosen by `leaf_column`; an override is booked on the same leaf. The factor is the one
+    the kind's own `factor_index(year)` gives for the first of `lookups` that matches (SQL expressions over the
+    entry `e`, each giving the lower-cased key of that index), so the choice is the Python one by construction.
+    """
+
+    factor_index: Callable[[int], dict[tuple[str, ...], Any]]  # year → {lower-cased key: factor}
+    lookups: tuple[tuple[str, ...], ...]  # e.g. (("lower(e.category)", "lower(e.subcategory)"), (…, "''"))
+    quantity: str  # SQL over `e`: the quantity multiplied, e.g. "e.quantity"
+    factor_value: str  # the factor's column multiplied, e.g. "ef_kg_co2eq_per_unit"
+    leaf_column: str  # the entry column that picks the leaf
+    leaf_values: tuple[str, ...]  # its values (as stored); an entry with another value takes the Python path
+    leaf_of: Callable[[str], int]  # value → emission type
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,8 @@ class EntryKindSpec:
     # `relink()` (if given) refreshes the entries' links, then the kind is recalculated.
     reference_models: tuple[str, ...] = ()
     relink: Callable[[], None] | None = None
+    # A `quantity × factor` kind: recalculated by one set-based statement instead of chunks through `compute`.
+    set_based: SetBased | None = None
 
     @property
     def module(self) -> Module:
@@ -124,6 +145,8 @@ def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
     unknown = [name for name in spec.factor_kinds if name not in FACTOR_KINDS]
     if unknown:
         raise ValueError(f"entry kind {spec.name!r} names unknown factor kinds {unknown}")
+    if spec.set_based and len(spec.kinds) != 1:
+        raise ValueError(f"entry kind {spec.name!r}: set_based needs a model holding one entry kind")
     KINDS[spec.name] = spec
     for name in spec.factor_kinds:
         factor_spec = FACTOR_KINDS[name]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from carbon import taxonomy
 from carbon.taxonomy import EntryKind
-from factors.kinds.process import ProcessEmissionFactor, canonical_category
+from factors.kinds.process import PROCESS_CATEGORIES, ProcessEmissionFactor, canonical_category
 from infra.csvio import ColumnSpec, parse_decimal
 from modules.base import Leaf
 from modules.process.models import ProcessEmission
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased
 
 
 def parse_row(values: dict[str, str], ctx: RowContext) -> dict:
@@ -55,4 +55,9 @@ SPEC = EntryKindSpec(
     factor_kinds=("process_emission",),
     measured=("quantity",),
     label="Process emissions",
+    # `compute` above as one statement: the (category, subcategory) factor, else the category's.
+    set_based=SetBased(factor_index=factor_index,
+                       lookups=(("lower(e.category)", "lower(e.subcategory)"), ("lower(e.category)", "''")),
+                       quantity="e.quantity", factor_value="ef_kg_co2eq_per_unit",
+                       leaf_column="category", leaf_values=PROCESS_CATEGORIES, leaf_of=taxonomy.process_leaf),
 )
