@@ -176,6 +176,13 @@ def test_the_admin_index_in_french_names_apps_and_models_in_french(client, tree)
     assert "Organisation, people and roles" not in page and "Plane trips" not in page
 
 
+def test_the_admin_upload_form_in_french(client, tree):
+    client.force_login(user_with_roles("calco2.backoffice.admin@global", language="fr"))
+    page = client.get("/admin/upload/").content.decode()
+    assert "Téléverser et vérifier" in page and "Téléverser un fichier CSV" in page
+    assert "Upload and check" not in page
+
+
 def test_the_api_detail_follows_the_language():
     missing = MissingModule(module=Module.purchase, status=ModuleStatus.IN_PROGRESS)
     assert missing.message == "Validate Purchases to see its results."
