@@ -32,6 +32,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -184,10 +186,13 @@ def _blocking_reason(meta: dict, result: dict) -> str:
     if not result.get("failed", bool(errors)):  # the importer's verdict (results stored before it: errors)
         return ""
     if any(e["row"] is None for e in errors):
-        return "The file itself is not importable (see the errors without a row): fix it and upload it again."
+        return _("The file itself is not importable (see the errors without a row): fix it and upload it again.")
     if not meta["skip_invalid"]:
-        return (f"{len(errors)} row error(s): nothing would be imported. Fix the file and upload it again, or upload "
-                f"it again with “Skip invalid rows” to import the valid rows only.")
+        return ngettext(
+            "%(count)d row error: nothing would be imported. Fix the file and upload it again, or upload it again "
+            "with “Skip invalid rows” to import the valid rows only.",
+            "%(count)d row errors: nothing would be imported. Fix the file and upload it again, or upload it again "
+            "with “Skip invalid rows” to import the valid rows only.", len(errors)) % {"count": len(errors)}
     return ""
 
 
@@ -299,7 +304,8 @@ def confirm(request, token):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"carbon-upload:{token}"])
         if not default_storage.exists(meta["csv"]):
             _pending_forget(request, token)
-            messages.info(request, f"{meta['file_name']} was already confirmed: see the pipelines console.")
+            messages.info(request, _("%(file)s was already confirmed: see the pipelines console.")
+                          % {"file": meta["file_name"]})
             return redirect("upload:form")
         with default_storage.open(meta["csv"], "rb") as handle:
             content = handle.read()
@@ -308,7 +314,8 @@ def confirm(request, token):
                                   skip_invalid=meta["skip_invalid"], request=request,
                                   category=meta.get("category"))
         _pending_forget(request, token)
-    messages.success(request, f"{meta['file_name']} is queued: a worker imports it (pipeline #{pipeline.pk}).")
+    messages.success(request, _("%(file)s is queued: a worker imports it (pipeline #%(pipeline)s).")
+                     % {"file": meta["file_name"], "pipeline": pipeline.pk})
     return redirect("upload:progress", pk=pipeline.pk)
 
 
@@ -317,7 +324,7 @@ def confirm(request, token):
 def cancel(request, token):
     meta = _pending(request, token)
     _pending_forget(request, token)
-    messages.info(request, f"Upload of {meta['file_name']} cancelled: nothing was imported.")
+    messages.info(request, _("Upload of %(file)s cancelled: nothing was imported.") % {"file": meta["file_name"]})
     return redirect("upload:form")
 
 
