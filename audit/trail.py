@@ -60,9 +60,10 @@ def history_models() -> tuple:
 
 def model_for_table(table: str):
     """The history model stored in `table`, or None."""
-    return next((model for model in history_models() if model._meta.db_table == table), None)
+    return _tables().get(table)
 
 
+@cache
 def classify(history_model) -> str:
     """The unit path of a history model's object (`""` for Unit itself), or GLOBAL, or USERS."""
     base = history_model.instance_type

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import statistics
 import sys
-import time
-from pathlib import Path
 
-from common import reset_campaign, setup_django
+from common import measured, reset_campaign, setup_django
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -36,16 +33,6 @@ def process_file(labs: list[str]) -> bytes:
     return out.getvalue().encode()
 
 
-def backend_cpu(cursor) -> float:
-    """CPU seconds of this connection's PostgreSQL backend (local server only; 0 when unreadable)."""
-    cursor.execute("SELECT pg_backend_pid()")
-    try:
-        fields = Path(f"/proc/{cursor.fetchone()[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def one_import(data: bytes, chained: bool) -> tuple[float, float, int]:
     from django.db import connection
 
@@ -55,12 +42,8 @@ def one_import(data: bytes, chained: bool) -> tuple[float, float, int]:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE " + ", ".join(TABLES))
     triggers_enabled(chained)
+    wall, cpu, outcome = measured(get_importer("process_emission").run, ImportRequest(source=data, year=2025))
     with connection.cursor() as cursor:
-        cpu_db = backend_cpu(cursor)
-        cpu, wall = time.process_time(), time.perf_counter()
-        outcome = get_importer("process_emission").run(ImportRequest(source=data, year=2025))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        cpu += backend_cpu(cursor) - cpu_db
         cursor.execute("SELECT count(*) FROM audit_chain")
         links = cursor.fetchone()[0]
     if outcome.errors:

@@ -18,27 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import statistics
 import sys
-import time
-from pathlib import Path
 
-from common import reset_campaign, setup_django
+from common import measured, reset_campaign, setup_django
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 SEED_ROWS = 2_000
-
-
-def backend_cpu(cursor) -> float:
-    cursor.execute("SELECT pg_backend_pid()")
-    try:
-        fields = Path(f"/proc/{cursor.fetchone()[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def build(labs: list[str]) -> str:
@@ -76,14 +64,8 @@ def build(labs: list[str]) -> str:
 
 
 def timed(run) -> tuple[float, float]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cpu_db = backend_cpu(cursor)
-        cpu, wall = time.process_time(), time.perf_counter()
-        run()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return wall, cpu + backend_cpu(cursor) - cpu_db
+    wall, cpu, _ = measured(run)
+    return wall, cpu
 
 
 def auditor(role: str, login: str):

@@ -28,6 +28,7 @@ __all__ = [
     "formula_error", "is_formula_injection", "neutralize_formula", "parse_bool", "parse_choice", "parse_date",
     "parse_decimal",
     "parse_int", "parse_text", "decimal_cell", "text_cell", "read_csv", "sanitize_cell_for_export", "write_csv",
+    "csv_chunks", "export_cells",
 ]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -613,18 +614,43 @@ def sanitize_cell_for_export(value: object) -> str:
     return neutralize_formula("" if value is None else value if isinstance(value, str) else str(value))
 
 
+def export_cells(row: Sequence[object] | Mapping[str, object], header: Sequence[str]) -> list[str]:
+    """One row of an exported CSV: a sequence as it is, a mapping in `header`'s order; every cell sanitised."""
+    cells = [row.get(h) for h in header] if isinstance(row, Mapping) else row
+    return [sanitize_cell_for_export(c) for c in cells]
+
+
 def write_csv(rows: Iterable[Sequence[object] | Mapping[str, object]], header: Sequence[str],
               stream: IO[str]) -> int:
     """Write ``header`` then ``rows`` (sequences, or mappings keyed by header names) to a text stream,
     sanitising every cell. Returns the number of data rows written."""
     writer = csv.writer(stream)
-    writer.writerow([sanitize_cell_for_export(h) for h in header])
+    writer.writerow(export_cells(header, header))
     count = 0
     for row in rows:
-        cells = [row.get(h) for h in header] if isinstance(row, Mapping) else row
-        writer.writerow([sanitize_cell_for_export(c) for c in cells])
+        writer.writerow(export_cells(row, header))
         count += 1
     return count
+
+
+CSV_BATCH_ROWS = 500
+
+
+def csv_chunks(rows: Iterable[Sequence[object] | Mapping[str, object]], header: Sequence[str]) -> Iterator[bytes]:
+    """The header then the rows, as UTF-8 CSV bytes, one batch of rows at a time (bounded memory, for
+    streamed responses); cells sanitised as `write_csv`'s."""
+    buffer = io.StringIO(newline="")
+    pending = write_csv([], header, buffer)
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(export_cells(row, header))
+        pending += 1
+        if pending >= CSV_BATCH_ROWS:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
 
 
 # Cell parsers bound to a model field's limits (decimal places, max digits, max length), shared by the factor

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from carbon.models import ModuleStatus, YearConfiguration
 from reporting.charts import render_svg, trajectory_chart, validation_timeline_chart
+from reporting.links import lab_results_url
 from reporting.progress import progress_matrix, trajectory, validations_per_day
 from units.models import Unit
 from units.scoping import Action, clamp, unit_scope
@@ -33,13 +33,6 @@ STATUS_STYLE = {
 def _status_words() -> dict[ModuleStatus, str]:
     return {ModuleStatus.NOT_STARTED: gettext("not started"), ModuleStatus.IN_PROGRESS: gettext("in progress"),
             ModuleStatus.VALIDATED: gettext("validated")}
-
-
-def _lab_url(cf: str, year: int) -> str:
-    try:
-        return reverse("lab:results", kwargs={"cf": cf, "year": year})
-    except NoReverseMatch:  # pragma: no cover - the lab app is always routed
-        return ""
 
 
 def _chart(spec):
@@ -61,7 +54,7 @@ def progress_view(admin_site):
         units = clamp(request.user, Action.REPORT, affiliation_cfs=[affiliation] if affiliation else None)
         matrix = progress_matrix(year=year, units=units)
         words = _status_words()
-        rows = [{"unit": row.unit, "url": _lab_url(row.unit.institutional_id, year), "validated": row.validated,
+        rows = [{"unit": row.unit, "url": lab_results_url(row.unit.institutional_id, year), "validated": row.validated,
                  "cells": [{"status": s, "words": words[s], "symbol": STATUS_STYLE[s][0],
                             "css": STATUS_STYLE[s][1], "background": STATUS_STYLE[s][2]} for s in row.statuses]}
                 for row in matrix.rows]

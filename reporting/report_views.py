@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from reporting import charts
 from reporting.export_views import COMPLETION_LABELS, filters_query, module_filter_rows
 from reporting.exports import EXPORTS, FilterError, ReportFilters
 from reporting.exports.filters import COMPLETIONS
+from reporting.links import lab_results_url
 from reporting.report_page import DEFAULT_SORT, PAGE_SIZES, Paging, paging_from_query, report_page
 from reporting.selectors import fmt
 from units.scoping import Action, unit_scope
@@ -103,16 +104,9 @@ def _table_row(row) -> dict:
     """A unit's row: kg exact in `data-kg` (the results export's text) and shown rounded with separators."""
     f = row.figures
     return {"year": row.year, "cf": row.cf, "name": row.name, "path_name": row.path_name, "level": row.level,
-            "url": _lab_url(row) if row.level == 4 else "",
+            "url": lab_results_url(row.cf, row.year) if row.level == 4 else "",
             "validated_modules": f"{f.validated_modules}/{f.modules}",
             "numbers": [(fmt(kg), kg) for kg in (f.total, f.validated_total, f.scopes[1], f.scopes[2], f.scopes[3])]}
-
-
-def _lab_url(row) -> str:
-    try:
-        return reverse("lab:results", kwargs={"cf": row.cf, "year": row.year})
-    except NoReverseMatch:  # pragma: no cover - the lab app is always routed
-        return ""
 
 
 def report_view(admin_site):

@@ -7,14 +7,13 @@ export, so a response or a file of any length is written in constant memory. Eve
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from infra.csvio import sanitize_cell_for_export
+from infra.csvio import csv_chunks, sanitize_cell_for_export
 
 __all__ = ["ExportFile", "ZipStream", "csv_chunks", "json_chunks", "zip_chunks"]
 
@@ -35,24 +34,6 @@ class ExportFile:
         for row in rows:
             self.rows += 1
             yield row
-
-
-def csv_chunks(rows: Iterable[Mapping | Sequence], header: Sequence[str]) -> Iterator[bytes]:
-    """The header then the rows, as UTF-8 CSV bytes, one batch of rows at a time."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow([sanitize_cell_for_export(h) for h in header])
-    pending = 0
-    for row in rows:
-        cells = [row.get(h) for h in header] if isinstance(row, Mapping) else row
-        writer.writerow([sanitize_cell_for_export(c) for c in cells])
-        pending += 1
-        if pending >= BATCH_ROWS:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode("utf-8")
 
 
 def json_chunks(rows: Iterable[Mapping]) -> Iterator[bytes]:
