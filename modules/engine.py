@@ -7,10 +7,12 @@ form save, a 500,000-row import and a full-year recalculation.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -21,10 +23,9 @@ from carbon.emissions import emission_sums, emissions_insert, emissions_replace
 from carbon.emissions import emissions_delete as emission_rows_delete
 from carbon.models import CarbonReport, Emission, ModuleReport, ModuleStatus, RecalculationState
 from carbon.taxonomy import Module
-from factors.base import FACTOR_KINDS
 from infra.bulk import copy_history, execute_bound
 from modules.base import Entry, Leaf
-from modules.registry import KINDS, ComputeContext, EntryKindSpec, dependants_of, kinds_of_module
+from modules.registry import KINDS, ComputeContext, EntryKindSpec, SetLeaf, dependants_of, kinds_of_module
 
 __all__ = ["entries_recompute", "emissions_delete", "module_reports_touched", "recalculate", "stats_refresh"]
 
@@ -57,7 +58,11 @@ def entries_recompute(spec: EntryKindSpec, entries: Sequence[Entry], ctx: Comput
     if not entries:
         return 0
     leaves = compute_leaves(spec, entries, ctx)
-    reports = _module_report_index({e.module_report_id for e in entries})
+    # Cached for the computation: a module report's unit and year never change (and a query would wait for the
+    # import's writes still running on the connection).
+    reports = ctx.memo("module_report_index", dict)
+    if missing := {e.module_report_id for e in entries} - reports.keys():
+        reports.update(_module_report_index(missing))
     now = timezone.now()
     module = spec.module.value
     rows: list[tuple] = []
@@ -133,31 +138,37 @@ def recalculate(spec: EntryKindSpec, *, year: int, progress=None, refresh_stats:
     ctx = ComputeContext(year=year)
     module_report_ids = list(ModuleReport.objects.filter(report__year_id=year, module=spec.module.value)
                              .values_list("pk", flat=True))
-    counted = _recalculate_set_based(spec, year, module_report_ids) if spec.set_based else None
+    counted = _recalculate_set_based(spec, year, module_report_ids, ctx) if spec.set_based else None
+    module_reports: set[int] = set()
+    done = 0
     if counted is not None:
-        module_reports, done = set(counted), sum(counted.values())
+        by_module_report, residue = counted
+        module_reports, done = set(by_module_report), sum(by_module_report.values())
         if progress:
             progress(done)
-        return _recalculated(spec, year=year, done=done, module_reports=module_reports,
-                             refresh_stats=refresh_stats, touched=touched, actor=actor)
-    queryset = (spec.model.objects.filter(module_report_id__in=module_report_ids).order_by("pk")
-                .defer("created_at", "updated_at"))
-    done = 0
-    module_reports: set[int] = set()
-    last_pk = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
-        if not chunk:
-            break
+        # The entries the statement left to `compute` (keys it does not plan, data it cannot trust).
+        chunks = (list(spec.model.objects.filter(pk__in=residue[i:i + CHUNK]).order_by("pk")
+                       .defer("created_at", "updated_at")) for i in range(0, len(residue), CHUNK))
+    else:
+        chunks = _chunks(spec.model.objects.filter(module_report_id__in=module_report_ids).order_by("pk")
+                         .defer("created_at", "updated_at"))
+    for chunk in chunks:
         with transaction.atomic():
             entries_recompute(spec, chunk, ctx)
         module_reports.update(e.module_report_id for e in chunk)
-        last_pk = chunk[-1].pk
         done += len(chunk)
         if progress:
             progress(done)
     return _recalculated(spec, year=year, done=done, module_reports=module_reports, refresh_stats=refresh_stats,
                          touched=touched, actor=actor)
+
+
+def _chunks(queryset):
+    """The queryset's entries, CHUNK at a time, by primary key (keyset pagination: no OFFSET)."""
+    last_pk = 0
+    while chunk := list(queryset.filter(pk__gt=last_pk)[:CHUNK]):
+        yield chunk
+        last_pk = chunk[-1].pk
 
 
 def _recalculated(spec: EntryKindSpec, *, year: int, done: int, module_reports: set[int], refresh_stats: bool,
@@ -180,63 +191,155 @@ def _round_half_even(sql: str) -> str:
             f"ELSE round({sql}, 6) END)::numeric(20, 6)")
 
 
-def _recalculate_set_based(spec: EntryKindSpec, year: int, module_report_ids: list[int]) -> dict[int, int] | None:
-    """Recompute a `quantity × factor` kind (registry `set_based`) in one statement: the emission rows found
-    again (entry, leaf) updated in place, rows that appear inserted, rows that disappear (no factor any more)
-    deleted, the entries' totals written where they changed. Same values as `compute` + `entries_recompute`.
+SET_BASED_WORK_MEM = "128MB"  # the set-based statement's work_mem (SET LOCAL: its transaction only)
+SET_BASED_HASH_FROM = 10000  # entries from which the statement joins by hash only
+_NULL_KEY = "\x01"  # a NULL key column, so that the entries join their plans by plain (hashable) equality
 
-    Returns {module report: entries}, or None (nothing written) when an entry's leaf column holds a value the
-    declaration does not list: the caller then takes the Python path, which reports it.
+
+class _Plan(NamedTuple):
+    """One row of the plans the set-based statement joins the entries to."""
+
+    key: tuple[str, ...]  # the entry's key columns as text
+    ordinal: int  # the leaf's rank within its key (0: the row an override uses)
+    leaf: SetLeaf | None  # None: no emission when computed (or a key left to `compute`)
+    override_leaf: int | None
+    kind: int | None  # the entry kind of the key's entries
+    python: bool  # left to `compute`
+
+
+def _set_plans(spec: EntryKindSpec, table: str, module_report_ids: list[int],
+               ctx: ComputeContext) -> tuple[list[_Plan], int]:
+    """One row per (distinct key of the entries, leaf): what the set-based statement joins the entries to, and
+    how many entries there are.
+
+    The choice is Python's: the kind's `leaves` and the spec's `entry_kind` / `override_leaf` on an unsaved
+    entry holding the key. A key whose planning fails (or that `leaves` declines) is left to `compute`."""
+    fields = [spec.model._meta.get_field(name) for name in spec.set_based.keys]
+    if fields:
+        columns = ", ".join(f"COALESCE(e.{connection.ops.quote_name(f.column)}::text, %s)" for f in fields)
+        counted = execute_bound(f"SELECT {columns}, count(*) FROM {table} AS e WHERE e.module_report_id = ANY(%s) "
+                                f"GROUP BY {', '.join(str(i + 1) for i in range(len(fields)))}",
+                                [_NULL_KEY] * len(fields) + [module_report_ids])
+    else:
+        counted = execute_bound(f"SELECT count(*) FROM {table} WHERE module_report_id = ANY(%s)", [module_report_ids])
+    keys, entries = [tuple(row[:-1]) for row in counted], sum(row[-1] for row in counted)
+    plans = []
+    for key in keys:
+        entry = spec.model(**{f.attname: None if text == _NULL_KEY else f.to_python(text)
+                              for f, text in zip(fields, key, strict=True)})
+        try:
+            kind = spec.entry_kind(entry).value
+            override_leaf = spec.override_leaf(entry) if spec.override_leaf else None
+            leaves = spec.set_based.leaves(entry, ctx)
+        except Exception:  # noqa: BLE001 - the Python path computes (or reports) these entries
+            leaves = None
+        if leaves is None:
+            plans.append(_Plan(tuple(key), 0, None, None, None, True))
+            continue
+        if len(leaves) > 1 and any(leaf.divisor != 1 for leaf in leaves):
+            raise ValueError(f"{spec.name} key {key}: a divisor is for plans of one leaf")
+        for leaf_type in [override_leaf, *(leaf.emission_type for leaf in leaves)]:
+            if leaf_type is not None and leaf_type not in spec.leaf_ids:  # as entries_recompute refuses it
+                raise ValueError(f"{spec.name} key {key} planned leaf {leaf_type}, outside its emission_roots "
+                                 f"{spec.emission_roots}")
+        plans.extend(_Plan(tuple(key), ordinal, leaf, override_leaf, kind, False)
+                     for ordinal, leaf in enumerate(leaves or [None]))
+    return plans, entries
+
+
+def _recalculate_set_based(spec: EntryKindSpec, year: int, module_report_ids: list[int],
+                           ctx: ComputeContext) -> tuple[dict[int, int], list[int]] | None:
+    """Recompute a product kind (registry `set_based`) in one statement: the emission rows found again (entry,
+    kind, leaf) updated in place, rows that appear inserted, rows that disappear deleted, the entries' totals
+    written where they changed. Same values as `compute` + `entries_recompute`.
+
+    Returns ({module report: entries done}, ids of the entries left to `compute`), or None (nothing written)
+    when an entry's key was not planned (entries changed meanwhile): the caller then takes the Python path.
     """
     plan = spec.set_based
     quote = connection.ops.quote_name
-    factor_by_key = plan.factor_index(year)
-    factor_ids, factor_json, key_arrays = [], [], [[] for _ in plan.lookups[0]]
-    for key, factor in factor_by_key.items():
-        factor_ids.append(factor.pk)
-        factor_json.append(_json(factor.values_used()))
-        for array, part in zip(key_arrays, key, strict=True):
-            array.append(part)
-    leaf_ids = [plan.leaf_of(value) for value in plan.leaf_values]
-    units = dict(ModuleReport.objects.filter(pk__in=module_report_ids).values_list("pk", "report__unit_id"))
-    width = len(key_arrays)
-    key_names = [f"k{i}" for i in range(width)]
-    joins = "".join(
-        f" LEFT JOIN keys AS m{n} ON " + " AND ".join(f"m{n}.{name} = {expr}"
-                                                      for name, expr in zip(key_names, lookup, strict=True))
-        for n, lookup in enumerate(plan.lookups))
-    found = "COALESCE(" + ", ".join(f"m{n}.factor_id" for n in range(len(plan.lookups))) + ")"
-    found_json = "COALESCE(" + ", ".join(f"m{n}.factor_values" for n in range(len(plan.lookups))) + ")"
-    factor_table = quote(FACTOR_KINDS[spec.factor_kinds[0]].model._meta.db_table)
     entries, emissions = quote(spec.model._meta.db_table), quote(Emission._meta.db_table)
+    planned, count = _set_plans(spec, entries, module_report_ids, ctx)
+    width = len(plan.keys)
+    leaves = [p.leaf for p in planned]
+    n_params = max([len(leaf.params) for leaf in leaves if leaf]
+                   + [int(n) + 1 for n in re.findall(r"\bk\.p(\d+)\b", plan.amount)], default=0)
+    # A key with two leaves of one type (headcount factors sharing a leaf): rows are matched by rank, as
+    # emissions_replace pairs them in id order.
+    typed = [(p.key, p.leaf.kind or p.kind, p.leaf.emission_type) for p in planned if p.leaf]
+    several = len(set(typed)) < len(typed)
+    key_arrays = [[p.key[i] for p in planned] for i in range(width)]
+    columns = {
+        "ord": ("int", [p.ordinal for p in planned]),
+        "kind": ("int", [(p.leaf.kind if p.leaf else None) or p.kind for p in planned]),
+        "okind": ("int", [p.kind for p in planned]),
+        "oleaf": ("int", [p.override_leaf for p in planned]),
+        "oscope": ("smallint", [None if p.override_leaf is None else _scope(p.override_leaf) for p in planned]),
+        "leaf": ("int", [leaf and leaf.emission_type for leaf in leaves]),
+        "scope": ("smallint", [leaf and _scope(leaf.emission_type) for leaf in leaves]),
+        "factor_id": ("bigint", [leaf and leaf.factor_id for leaf in leaves]),
+        "factor_values": ("text", [leaf and _json(leaf.factor_values) for leaf in leaves]),
+        **{f"p{i}": ("numeric", [leaf.params[i] if leaf and i < len(leaf.params) else None for leaf in leaves])
+           for i in range(n_params)},
+        "mult": ("numeric", [leaf and leaf.multiplier for leaf in leaves]),
+        "div": ("numeric", [leaf.divisor if leaf else Decimal(1) for leaf in leaves]),
+        "qmult": ("numeric", [leaf and leaf.quantity_multiplier for leaf in leaves]),
+        "qunit": ("text", [leaf.quantity_unit if leaf else "" for leaf in leaves]),
+        "py": ("boolean", [p.python for p in planned]),
+    }
+    key_names = [f"k{i}" for i in range(width)]
+    fields = [spec.model._meta.get_field(name) for name in plan.keys]
+    on = " AND ".join(f"k.k{i} = COALESCE(e.{quote(f.column)}::text, %s)" for i, f in enumerate(fields)) or "true"
+    units = dict(ModuleReport.objects.filter(pk__in=module_report_ids).values_list("pk", "report__unit_id"))
     override = "e.kg_co2eq_override IS NOT NULL"
-    kg = _round_half_even(f"{plan.quantity} * f.{quote(plan.factor_value)}")
+    amount = f"({plan.amount})"
+    python_when = f" OR COALESCE(({plan.python_when}), false)" if plan.python_when else ""
+    kg = _round_half_even(f"{amount} * k.mult")
+    if any(leaf and leaf.divisor != 1 for leaf in leaves):
+        quotient = f"(round({amount} * k.mult, 40) / k.div)"
+        kg = f"CASE WHEN k.div = 1 THEN {kg} ELSE round({quotient}, 6)::numeric(20, 6) END"
+        # Python's Decimal rounds each step to 28 significant digits (≤ 1e-18 kg off below 10⁹ kg): only a
+        # quotient that close to a half-milligram could round otherwise than here; `compute` takes it.
+        python_when += (f" OR COALESCE(k.div <> 1 AND abs({quotient} * 1000000 - trunc({quotient} * 1000000) "
+                        f"- 0.5) < 0.000000001, false)")
+    rank = ", row_number() OVER (PARTITION BY {0}entry_id, {0}kind, {0}{1} ORDER BY {0}{2}) AS rn"
+    cur_rank, new_rank = (rank.format("em.", "emission_type", "id"), rank.format("", "leaf", "ord")) if several \
+        else ("", "")
     sql = f"""
-    WITH keys AS (SELECT * FROM unnest({", ".join(["%s::text[]"] * width)}, %s::bigint[], %s::text[])
-                  AS k({", ".join(key_names)}, factor_id, factor_values)),
-    leaves AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::smallint[]) AS l(value, leaf, scope)),
+    WITH k AS MATERIALIZED (  -- a few rows: the factor values parsed once per plan, not per entry
+        SELECT {", ".join(f"k.{c}" for c in [*key_names, *columns] if c != "factor_values")},
+               k.factor_values::jsonb AS factor_values
+        FROM unnest({", ".join(["%s::text[]"] * width + [f"%s::{t}[]" for t, _ in columns.values()])})
+             AS k({", ".join([*key_names, *columns])})),
     units AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS u(id, unit_id)),
     src AS MATERIALIZED (
-        SELECT e.id AS entry_id, e.module_report_id, u.unit_id, e.kg_co2eq AS old_kg, l.leaf, l.scope,
-               ({override} OR f.id IS NOT NULL) AS needs_row, {override} AS is_override,
-               CASE WHEN {override} THEN e.kg_co2eq_override WHEN f.id IS NOT NULL THEN {kg} END AS kg,
-               CASE WHEN {override} THEN NULL ELSE f.id END AS factor_id,
-               CASE WHEN {override} THEN '{{}}' ELSE {found_json} END AS factor_values
-        FROM {entries} AS e JOIN units AS u ON u.id = e.module_report_id
-        LEFT JOIN leaves AS l ON l.value = e.{quote(plan.leaf_column)}{joins}
-        LEFT JOIN {factor_table} AS f ON f.id = {found}
+        SELECT e.id AS entry_id, e.module_report_id, u.unit_id, k.ord, (k.py{python_when}) AS py,
+               CASE WHEN {override} THEN CASE WHEN k.ord = 0 THEN k.oleaf END
+                    WHEN {amount} IS NOT NULL THEN k.leaf END AS leaf,
+               CASE WHEN {override} THEN k.oscope ELSE k.scope END AS scope,
+               CASE WHEN {override} THEN k.okind ELSE k.kind END AS kind,
+               CASE WHEN {override} THEN e.kg_co2eq_override ELSE {kg} END AS kg,
+               CASE WHEN {override} THEN NULL ELSE {_round_half_even(f"{amount} * k.qmult")} END AS quantity,
+               CASE WHEN {override} THEN '' ELSE k.qunit END AS quantity_unit,
+               CASE WHEN {override} THEN NULL ELSE k.factor_id END AS factor_id,
+               CASE WHEN {override} THEN '{{}}'::jsonb ELSE k.factor_values END AS factor_values,
+               {override} AS is_override
+        FROM {entries} AS e JOIN units AS u ON u.id = e.module_report_id {plan.joins}
+        LEFT JOIN k ON {on}
         WHERE e.module_report_id = ANY(%s::bigint[])),
-    cur AS (SELECT em.id, em.entry_id, em.emission_type FROM {emissions} AS em
-            JOIN {entries} AS e ON e.id = em.entry_id
-            WHERE em.kind = %s AND e.module_report_id = ANY(%s::bigint[])),
+    unknown AS (SELECT count(*) AS n FROM src WHERE ord IS NULL),
+    cur AS (SELECT em.id, em.entry_id, em.kind, em.emission_type{cur_rank}
+            FROM {emissions} AS em
+            WHERE em.kind = ANY(%s::int[]) AND em.entry_id IN (SELECT entry_id FROM src WHERE NOT py)),
+    new AS (SELECT *{new_rank} FROM src WHERE NOT py AND leaf IS NOT NULL),
     matched AS MATERIALIZED (
-        SELECT cur.id AS emission_id, src.* FROM (SELECT * FROM src WHERE needs_row) AS src
-        FULL JOIN cur ON cur.entry_id = src.entry_id AND cur.emission_type = src.leaf),
-    unknown AS (SELECT count(*) AS n FROM src WHERE needs_row AND leaf IS NULL),
+        SELECT cur.id AS emission_id, new.* FROM new
+        FULL JOIN cur ON cur.entry_id = new.entry_id AND cur.kind = new.kind AND cur.emission_type = new.leaf
+                         {"AND cur.rn = new.rn" if several else ""}),
     updated AS (
-        UPDATE {emissions} AS em SET scope = m.scope, kg_co2eq = m.kg, quantity = NULL, quantity_unit = '',
-               factor_id = m.factor_id, factor_values = m.factor_values::jsonb, is_override = m.is_override,
-               computed_at = %s
+        UPDATE {emissions} AS em SET scope = m.scope, kg_co2eq = m.kg, quantity = m.quantity,
+               quantity_unit = m.quantity_unit, factor_id = m.factor_id, factor_values = m.factor_values,
+               is_override = m.is_override, computed_at = %s
         FROM matched AS m WHERE em.id = m.emission_id AND m.entry_id IS NOT NULL
           AND (SELECT n FROM unknown) = 0),
     deleted AS (
@@ -245,26 +348,37 @@ def _recalculate_set_based(spec: EntryKindSpec, year: int, module_report_ids: li
     inserted AS (
         INSERT INTO {emissions} (module_report_id, unit_id, year, module, kind, entry_id, emission_type, scope,
                                  kg_co2eq, quantity, quantity_unit, factor_id, factor_values, is_override, computed_at)
-        SELECT m.module_report_id, m.unit_id, %s, %s, %s, m.entry_id, m.leaf, m.scope, m.kg, NULL, '',
-               m.factor_id, m.factor_values::jsonb, m.is_override, %s
+        SELECT m.module_report_id, m.unit_id, %s, %s, m.kind, m.entry_id, m.leaf, m.scope, m.kg, m.quantity,
+               m.quantity_unit, m.factor_id, m.factor_values, m.is_override, %s
         FROM matched AS m WHERE m.emission_id IS NULL AND (SELECT n FROM unknown) = 0),
     totals AS (
-        UPDATE {entries} AS e SET kg_co2eq = s.kg FROM src AS s
-        WHERE e.id = s.entry_id AND e.kg_co2eq IS DISTINCT FROM s.kg AND (SELECT n FROM unknown) = 0)
-    SELECT module_report_id, count(*), (SELECT n FROM unknown) FROM src GROUP BY module_report_id
+        UPDATE {entries} AS e SET kg_co2eq = t.kg
+        FROM (SELECT entry_id, sum(kg) FILTER (WHERE leaf IS NOT NULL) AS kg FROM src WHERE NOT py
+              GROUP BY entry_id) AS t
+        WHERE e.id = t.entry_id AND e.kg_co2eq IS DISTINCT FROM t.kg AND (SELECT n FROM unknown) = 0)
+    SELECT module_report_id, count(*) FILTER (WHERE NOT py), array_agg(entry_id) FILTER (WHERE py),
+           (SELECT n FROM unknown)
+    FROM src WHERE ord = 0 OR ord IS NULL GROUP BY module_report_id
     """
     now = timezone.now()
-    kind = spec.kinds[0].value
-    params = [*key_arrays, factor_ids, factor_json,
-              list(plan.leaf_values), leaf_ids, [_scope(leaf) for leaf in leaf_ids],
-              list(units), list(units.values()), module_report_ids,
-              kind, module_report_ids, now, year, spec.module.value, kind, now]
+    params = [*key_arrays, *(values for _, values in columns.values()),
+              list(units), list(units.values()), *[_NULL_KEY] * width, module_report_ids,
+              [k.value for k in spec.kinds], now, year, spec.module.value, now]
     with transaction.atomic(), connection.cursor() as cursor:
+        # The materialised steps hold a row per (entry, leaf): kept in memory rather than spilled to temporary
+        # files (the default 4 MB is for many small queries, this is one large one).
+        cursor.execute(f"SET LOCAL work_mem = '{SET_BASED_WORK_MEM}'")
+        if count >= SET_BASED_HASH_FROM:
+            # Many entries: the planner underestimates the rows found again and probes the emission index once
+            # per entry (4 s for 350,000 purchases); hash joins read the kind's rows once (1 s). A few entries
+            # keep the index probes (hash joins would scan every emission row of the table).
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if any(unknown for _, _, unknown in rows):
+    if any(unknown for *_, unknown in rows):
         return None
-    return {module_report_id: count for module_report_id, count, _ in rows}
+    return ({module_report_id: count for module_report_id, count, _, _ in rows if count},
+            sorted(pk for _, _, residue, _ in rows for pk in residue or ()))
 
 
 def dependants_recompute(names, *, year: int, refresh_stats: bool = True, touched: set[int] | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -15,8 +16,8 @@ from factors.base import FACTOR_KINDS
 from infra.csvio import ColumnSpec, RowWarning
 from modules.base import Entry, Leaf
 
-__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "SetBased", "dependants_of", "kinds_of_module",
-           "load_order", "register_kind"]
+__all__ = ["KINDS", "ComputeContext", "EntryKindSpec", "RowContext", "SetBased", "SetLeaf", "dependants_of",
+           "kinds_of_module", "load_order", "register_kind"]
 
 
 
@@ -54,22 +55,43 @@ class RowContext:
 
 
 @dataclass(frozen=True)
-class SetBased:
-    """How a `quantity × factor` kind is recalculated by one SQL statement (`modules.engine`), declared next to
-    its Python `compute`, which it must match to the gram (pinned by tests/test_recalc_set_based.py).
+class SetLeaf:
+    """One leaf that the entries of one key yield in a set-based recalculation: kg = amount × `multiplier`
+    (amount: the kind's SQL `SetBased.amount`), quantity = amount × `quantity_multiplier` (None: no quantity)."""
 
-    One leaf per entry, chosen by `leaf_column`; an override is booked on the same leaf. The factor is the one
-    the kind's own `factor_index(year)` gives for the first of `lookups` that matches (SQL expressions over the
-    entry `e`, each giving the lower-cased key of that index), so the choice is the Python one by construction.
+    emission_type: int
+    multiplier: Decimal
+    factor_id: int | None
+    factor_values: dict
+    params: tuple[Decimal | None, ...] = ()  # numbers of the key the amount SQL reads as k.p0, k.p1 …
+    quantity_multiplier: Decimal | None = None
+    quantity_unit: str = ""
+    kind: int | None = None  # booked under another entry kind than the entry's (Leaf.kind)
+    # kg = amount × multiplier / divisor (a currency conversion): SQL divides at 40 places, which rounds like
+    # Python's 28 significant digits except within 1e-15 kg of a half-milligram, where the entry is left to
+    # `compute`. Only for plans of one leaf per key.
+    divisor: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
+class SetBased:
+    """How a product kind (kg = an amount of the entry × numbers of its factors) is recalculated by one SQL
+    statement per kind and year (`modules.engine`), declared next to its Python `compute`, which it must match
+    to the gram (pinned by tests/test_recalc_set_based.py).
+
+    The choice of factors and leaves stays in Python, so it is the Python one by construction: the engine reads
+    the distinct values of the entries' `keys` columns, gives `leaves` an unsaved entry holding one such key
+    (the kind's own factor lookup, memoised in the context), and the statement joins the entries to these
+    plans by key and does the arithmetic. `leaves` returns None for a key it leaves to `compute` (e.g. a
+    currency conversion, whose Decimal division SQL would not round alike); an override is booked on the
+    spec's `override_leaf` of the key. Entries matching `python_when` are also left to `compute`.
     """
 
-    factor_index: Callable[[int], dict[tuple[str, ...], Any]]  # year → {lower-cased key: factor}
-    lookups: tuple[tuple[str, ...], ...]  # e.g. (("lower(e.category)", "lower(e.subcategory)"), (…, "''"))
-    quantity: str  # SQL over `e`: the quantity multiplied, e.g. "e.quantity"
-    factor_value: str  # the factor's column multiplied, e.g. "ef_kg_co2eq_per_unit"
-    leaf_column: str  # the entry column that picks the leaf
-    leaf_values: tuple[str, ...]  # its values (as stored); an entry with another value takes the Python path
-    leaf_of: Callable[[str], int]  # value → emission type
+    keys: tuple[str, ...]  # entry columns the choice of factors and leaves depends on
+    leaves: Callable[[Entry, ComputeContext], Sequence[SetLeaf] | None]
+    amount: str  # SQL over the entry `e` and the plan's `k.p0` …: the amount multiplied; NULL = no emission
+    python_when: str | None = None  # SQL over `e`: entries whose stored data the statement cannot trust
+    joins: str = ""  # extra LEFT JOINs the amount reads (e.g. a reference table)
 
 
 @dataclass(frozen=True)
@@ -115,7 +137,7 @@ class EntryKindSpec:
     # `relink()` (if given) refreshes the entries' links, then the kind is recalculated.
     reference_models: tuple[str, ...] = ()
     relink: Callable[[], None] | None = None
-    # A `quantity × factor` kind: recalculated by one set-based statement instead of chunks through `compute`.
+    # A product kind: recalculated by one set-based statement instead of chunks through `compute`.
     set_based: SetBased | None = None
 
     @property
@@ -145,8 +167,6 @@ def register_kind(spec: EntryKindSpec) -> EntryKindSpec:
     unknown = [name for name in spec.factor_kinds if name not in FACTOR_KINDS]
     if unknown:
         raise ValueError(f"entry kind {spec.name!r} names unknown factor kinds {unknown}")
-    if spec.set_based and len(spec.kinds) != 1:
-        raise ValueError(f"entry kind {spec.name!r}: set_based needs a model holding one entry kind")
     KINDS[spec.name] = spec
     for name in spec.factor_kinds:
         factor_spec = FACTOR_KINDS[name]

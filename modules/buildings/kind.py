@@ -38,7 +38,7 @@ from factors.models import BuildingRoom
 from infra.csvio import ColumnSpec, parse_decimal, parse_text
 from modules.base import Leaf
 from modules.buildings.models import BuildingRoomEntry, EnergyCombustion
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 __all__ = ["COMBUSTION_SPEC", "ROOM_SPEC", "RoomRef", "compute_combustion", "compute_rooms", "parse_allocation_ratio",
            "parse_combustion_row", "parse_quantity", "parse_room_row", "resolve_room", "unit_matches"]
@@ -197,6 +197,36 @@ def compute_rooms(entries: Sequence[BuildingRoomEntry], ctx: ComputeContext) -> 
     return result
 
 
+def room_set_leaves(entry: BuildingRoomEntry, ctx: ComputeContext) -> list[SetLeaf]:
+    """`compute_rooms` for one (building, room type): the five components (amount = surface × allocation
+    ratio, k.p0 = 1) and the embodied-energy rows (amount = the whole surface, k.p0 = 0)."""
+    factors = ctx.memo("building_room_factors", lambda: room_factor_index(ctx.year))
+    embodied = ctx.memo("embodied_factors", lambda: embodied_factor_index(ctx.year))
+    factor = room_factor(factors, entry.building_name, entry.room_type)
+    leaves = []
+    if factor is not None:
+        types, values = taxonomy.room_leaves(entry.room_type or None), factor.values_used()
+        heating = factor.ef_kg_co2eq_per_kwh * factor.heating_kwh_per_square_meter * factor.conversion_factor
+        multipliers = {
+            "lighting": factor.ef_kg_co2eq_per_kwh * factor.lighting_kwh_per_square_meter,
+            "cooling": factor.ef_kg_co2eq_per_kwh * factor.cooling_kwh_per_square_meter,
+            "ventilation": factor.ef_kg_co2eq_per_kwh * factor.ventilation_kwh_per_square_meter,
+            "heating_elec": heating if factor.energy_type == "electric" else Decimal(0),
+            "heating_thermal": heating if factor.energy_type == "thermal" else Decimal(0),
+        }
+        leaves = [SetLeaf(emission_type=types[component], multiplier=multipliers[component], params=(Decimal(1),),
+                          factor_id=factor.pk, factor_values=values) for component in taxonomy.ROOM_COMPONENTS]
+    return leaves + [SetLeaf(emission_type=taxonomy.EMBODIED_ENERGY_LEAF, multiplier=f.ef_kgco2eq_per_m2,
+                             params=(Decimal(0),), factor_id=f.pk, factor_values=f.values_used(),
+                             kind=EntryKind.building_embodied_energy.value)
+                     for f in embodied_factors(embodied, entry.building_name)]
+
+
+# The room's surface as `_surface` reads it (the float's shortest text, as Python's str), no room = no emission.
+_ROOM_AMOUNT = ("r.room_surface_square_meter::text::numeric "
+                "* CASE WHEN k.p0 = 1 THEN e.room_allocation_ratio ELSE 1 END")
+
+
 ROOM_SPEC = EntryKindSpec(
     name="building_room",
     emission_roots=("buildings__rooms", "buildings__construction_and_renovation"),
@@ -214,6 +244,8 @@ ROOM_SPEC = EntryKindSpec(
     label="Building rooms",
     reference_models=("factors.BuildingRoom",),
     relink=lambda: relink_rooms(),
+    set_based=SetBased(keys=("building_name", "room_type"), leaves=room_set_leaves, amount=_ROOM_AMOUNT,
+                       joins=f"LEFT JOIN {BuildingRoom._meta.db_table} AS r ON r.id = e.room_id"),
 )
 
 
@@ -262,6 +294,15 @@ def compute_combustion(entries: Sequence[EnergyCombustion], ctx: ComputeContext)
     return result
 
 
+def combustion_set_leaves(entry: EnergyCombustion, ctx: ComputeContext) -> list[SetLeaf]:
+    """Key (name, unit): quantity × the fuel's factor, when the units agree."""
+    factor = ctx.memo("combustion_factors", lambda: combustion_factor_index(ctx.year)).get(fuel_key(entry.name))
+    if factor is None or not unit_matches(entry.unit, factor.unit):
+        return []
+    return [SetLeaf(emission_type=taxonomy.combustion_leaf(entry.name), multiplier=factor.ef_kg_co2eq_per_unit,
+                    factor_id=factor.pk, factor_values=factor.values_used())]
+
+
 COMBUSTION_SPEC = EntryKindSpec(
     name="energy_combustion",
     emission_roots=("buildings__combustion",),
@@ -275,6 +316,7 @@ COMBUSTION_SPEC = EntryKindSpec(
     factor_kinds=("energy_combustion",),
     measured=("quantity",),
     label="Energy combustion",
+    set_based=SetBased(keys=("name", "unit"), leaves=combustion_set_leaves, amount="e.quantity"),
 )
 
 SPECS = [ROOM_SPEC, COMBUSTION_SPEC]

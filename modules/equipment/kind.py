@@ -35,7 +35,7 @@ from infra.csvio import CellError, ColumnSpec
 from modules.base import Leaf
 from modules.equipment.models import Equipment
 from modules.importing import OVERRIDE_COLUMN
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,23 @@ def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
     return result
 
 
+def set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """`compute` for one (category, class, sub_class): the factor's defaults and powers are the plan's numbers
+    (k.p0 … k.p3, read by `_KWH` below), the hours the entry's own."""
+    factor = _factors(ctx).find(entry.equipment_category, entry.equipment_class, entry.sub_class)
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.equipment_leaf(entry.equipment_category), multiplier=factor.ef_kg_co2eq_per_kwh,
+        params=(factor.active_usage_hours_per_week, factor.active_power_w, factor.standby_usage_hours_per_week,
+                factor.standby_power_w), factor_id=factor.pk, factor_values=factor.values_used())]
+
+
+# kwh_per_year with each empty hours cell the factor's default; NULL (no emission) as in `compute` when an
+# hours value is still unknown or the week is exceeded. × 52 / 1000 is the exact × 0.052.
+_ACTIVE, _STANDBY = "COALESCE(e.active_usage_hours_per_week, k.p0)", "COALESCE(e.standby_usage_hours_per_week, k.p2)"
+_KWH = (f"CASE WHEN {_ACTIVE} + {_STANDBY} <= {HOURS_PER_WEEK} "
+        f"THEN ({_ACTIVE} * k.p1 + {_STANDBY} * k.p3) * {Decimal(WEEKS_PER_YEAR) / 1000} END")
+
+
 SPEC = EntryKindSpec(
     name="equipment",
     emission_roots=("equipment",),
@@ -172,4 +189,5 @@ SPEC = EntryKindSpec(
     categories=EQUIPMENT_CATEGORIES,
     kind_of=lambda entry: taxonomy.equipment_kind(entry.equipment_category),
     label="Equipment",
+    set_based=SetBased(keys=("equipment_category", "equipment_class", "sub_class"), leaves=set_leaves, amount=_KWH),
 )

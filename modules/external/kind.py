@@ -29,8 +29,8 @@ from infra.csvio import ColumnSpec, parse_choice
 from modules.base import Leaf
 from modules.external.models import MIN_FTE_COUNT, REQUEST_BUCKETS, ExternalAI, ExternalCloud
 from modules.importing import OVERRIDE_COLUMN
-from modules.purchases.kind import MissingRate, check_rate, convert, fx_values, rates_of
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.purchases.kind import MissingRate, check_rate, conversion, convert, fx_values, rates_of
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,17 @@ def compute_cloud(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
     return result
 
 
+def cloud_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """`compute_cloud` for one (service type, provider, currency); a missing rate raises (left to it)."""
+    factor, rates = _cloud_factors(ctx).get((entry.service_type, text_key(entry.provider))), rates_of(ctx)
+    if factor is None:
+        return []
+    multiplier, divisor = conversion(entry.currency, factor.currency, rates, ctx.year)
+    return [SetLeaf(emission_type=taxonomy.cloud_leaf(entry.service_type),
+                    multiplier=multiplier * factor.ef_kg_co2eq_per_currency, divisor=divisor, factor_id=factor.pk,
+                    factor_values={**factor.values_used(), **fx_values(entry.currency, factor.currency, rates)})]
+
+
 # ---------------------------------------------------------------------------------------------- AI
 def ai_factors(year: int) -> dict[tuple[str, str], ExternalAIFactor]:
     return {(text_key(f.provider), text_key(f.usage_type)): f
@@ -133,6 +144,15 @@ def compute_ai(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
     return result
 
 
+def ai_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """Key (provider, usage type, requests bucket): fte × the bucket's yearly requests × grams / 1000."""
+    factor = _ai_factors(ctx).get((text_key(entry.provider), text_key(entry.usage_type)))
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.ai_provider_leaf(entry.provider),
+        multiplier=ai_kg(entry.requests_per_user_per_day, Decimal(1), factor.ef_kg_co2eq_per_request),
+        factor_id=factor.pk, factor_values=factor.values_used())]
+
+
 SPECS = [
     EntryKindSpec(
         name="external_cloud",
@@ -149,6 +169,8 @@ SPECS = [
         standard_editable=True,
         label="External cloud",
         measured=("spent_amount",),
+        set_based=SetBased(keys=("service_type", "provider", "currency"), leaves=cloud_set_leaves,
+                           amount="e.spent_amount"),
     ),
     EntryKindSpec(
         name="external_ai",
@@ -166,5 +188,7 @@ SPECS = [
         standard_editable=True,
         label="External AI",
         measured=("requests_per_user_per_day", "fte_count"),
+        set_based=SetBased(keys=("provider", "usage_type", "requests_per_user_per_day"), leaves=ai_set_leaves,
+                           amount="e.fte_count"),
     ),
 ]

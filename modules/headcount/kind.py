@@ -15,7 +15,7 @@ from infra.csvio import CellError, ColumnSpec, RowError, decimal_cell, parse_int
 from modules.base import EntrySource, Leaf
 from modules.headcount.models import Member, SiusCode, Student
 from modules.importing import UNIT_COLUMN
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 PER_YEAR = "headcount_per_year_file"  # RowContext.cache key, see note_file_kind
 
@@ -147,6 +147,20 @@ def headcount_compute(model: type[HeadcountFactor]) -> Callable:
     return compute
 
 
+def headcount_set_leaves(model: type[HeadcountFactor]) -> Callable:
+    """`headcount_compute` as plans: every entry (no key) gets one leaf per factor, kg = fte × units per FTE × ef,
+    quantity = fte × units per FTE."""
+    key = f"headcount_factors:{model.__name__}"
+
+    def leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+        return [SetLeaf(emission_type=leaf, multiplier=factor.number_of_unit_per_fte * factor.ef_kg_co2eq_per_unit,
+                        quantity_multiplier=factor.number_of_unit_per_fte, quantity_unit=factor.quantity_unit,
+                        factor_id=factor.pk, factor_values=values)
+                for factor, leaf, values in ctx.memo(key, lambda: factor_leaves(model, ctx.year))]
+
+    return leaves
+
+
 SPECS = [
     EntryKindSpec(
         name="member",
@@ -158,6 +172,7 @@ SPECS = [
                  ColumnSpec("note")),
         parse_row=parse_member,
         compute=headcount_compute(MemberFactor),
+        set_based=SetBased(keys=(), leaves=headcount_set_leaves(MemberFactor), amount="e.fte"),
         override_leaf=None,
         factor_kinds=("member",),
         measured=("fte",),
@@ -172,6 +187,7 @@ SPECS = [
         columns=(ColumnSpec("fte", required=True), ColumnSpec("note")),
         parse_row=parse_student,
         compute=headcount_compute(StudentFactor),
+        set_based=SetBased(keys=(), leaves=headcount_set_leaves(StudentFactor), amount="e.fte"),
         override_leaf=None,
         factor_kinds=("student",),
         measured=("fte",),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from carbon import taxonomy
 from carbon.taxonomy import EntryKind
-from factors.kinds.process import PROCESS_CATEGORIES, ProcessEmissionFactor, canonical_category
+from factors.kinds.process import ProcessEmissionFactor, canonical_category
 from infra.csvio import ColumnSpec, parse_decimal
 from modules.base import Leaf
 from modules.process.models import ProcessEmission
-from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 
 def parse_row(values: dict[str, str], ctx: RowContext) -> dict:
@@ -25,12 +25,17 @@ def factor_index(year: int) -> dict[tuple[str, str], ProcessEmissionFactor]:
     return {(f.category.lower(), f.subcategory.lower()): f for f in ProcessEmissionFactor.objects.filter(year=year)}
 
 
-def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
+def _factor(entry, ctx: ComputeContext) -> ProcessEmissionFactor | None:
+    """The (category, subcategory) factor, else the category's."""
     factors = ctx.memo("process_factors", lambda: factor_index(ctx.year))
+    category = entry.category.lower()
+    return factors.get((category, entry.subcategory.lower())) or factors.get((category, ""))
+
+
+def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
     result = {}
     for entry in entries:
-        category = entry.category.lower()
-        factor = factors.get((category, entry.subcategory.lower())) or factors.get((category, ""))
+        factor = _factor(entry, ctx)
         if factor is None:
             result[entry.pk] = []
             continue
@@ -40,6 +45,14 @@ def compute(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
             factor_id=factor.pk, factor_values=factor.values_used(),
         )]
     return result
+
+
+def set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """`compute` for the entries of one (category, subcategory): quantity × factor."""
+    factor = _factor(entry, ctx)
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.process_leaf(entry.category), multiplier=factor.ef_kg_co2eq_per_unit,
+        factor_id=factor.pk, factor_values=factor.values_used())]
 
 
 SPEC = EntryKindSpec(
@@ -55,9 +68,5 @@ SPEC = EntryKindSpec(
     factor_kinds=("process_emission",),
     measured=("quantity",),
     label="Process emissions",
-    # `compute` above as one statement: the (category, subcategory) factor, else the category's.
-    set_based=SetBased(factor_index=factor_index,
-                       lookups=(("lower(e.category)", "lower(e.subcategory)"), ("lower(e.category)", "''")),
-                       quantity="e.quantity", factor_value="ef_kg_co2eq_per_unit",
-                       leaf_column="category", leaf_values=PROCESS_CATEGORIES, leaf_of=taxonomy.process_leaf),
+    set_based=SetBased(keys=("category", "subcategory"), leaves=set_leaves, amount="e.quantity"),
 )

@@ -39,7 +39,7 @@ from infra.csvio import CellError, ColumnSpec
 from modules.base import Leaf
 from modules.importing import OVERRIDE_COLUMN  # an overridden row needs no factor nor exchange rate
 from modules.purchases.models import AdditionalPurchase, Purchase
-from modules.registry import ComputeContext, EntryKindSpec, RowContext
+from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,28 @@ def compute_purchases(entries, ctx: ComputeContext) -> dict[int, list[Leaf]]:
     return result
 
 
+def conversion(source: str, target: str, rates: dict[str, Decimal], year: int) -> tuple[Decimal, Decimal]:
+    """`convert` as (multiplier, divisor) for the set-based recalculation: amount × rate(target) / rate(source).
+    Raises MissingRate as `convert` does."""
+    if source == target:
+        return Decimal(1), Decimal(1)
+    return _rate(target, rates, year), _rate(source, rates, year)
+
+
+def purchase_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """`compute_purchases` for one (category, currency, code, additional code); an ambiguous code or a missing
+    rate raises, and the engine leaves the key to `compute` (which logs it)."""
+    rates = rates_of(ctx)
+    factor = resolve_purchase_factor(_purchase_factors(ctx), entry.purchase_institutional_code,
+                                     entry.purchase_additional_code)
+    if factor is None:
+        return []
+    multiplier, divisor = conversion(entry.currency, factor.currency, rates, ctx.year)
+    return [SetLeaf(emission_type=taxonomy.purchase_leaf(entry.purchase_category),
+                    multiplier=multiplier * factor.ef_kg_co2eq_per_currency, divisor=divisor, factor_id=factor.pk,
+                    factor_values={**factor.values_used(), **fx_values(entry.currency, factor.currency, rates)})]
+
+
 # -------------------------------------------------------------------------------------- additional purchase
 def additional_purchase_factors(year: int) -> dict[str, AdditionalPurchaseFactor]:
     return {name_key(f.name): f for f in AdditionalPurchaseFactor.objects.filter(year=year).order_by("pk")}
@@ -232,6 +254,14 @@ def compute_additional_purchases(entries, ctx: ComputeContext) -> dict[int, list
     return result
 
 
+def additional_purchase_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
+    """Key (name): annual consumption × coefficient to kg × the factor."""
+    factor = _additional_factors(ctx).get(name_key(entry.name))
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.additional_purchase_leaf(entry.name), multiplier=factor.ef_kg_co2eq_per_kg,
+        factor_id=factor.pk, factor_values=factor.values_used())]
+
+
 PURCHASE_KINDS = tuple(EntryKind[c] for c in ("scientific_equipment", "it_equipment", "consumable_accessories",
                                               "biological_chemical_gaseous_product", "services", "vehicles",
                                               "other_purchases"))
@@ -259,6 +289,9 @@ SPECS = [
         categories=PURCHASE_CATEGORIES,
         kind_of=lambda entry: taxonomy.purchase_kind(entry.purchase_category),
         label="Purchases",
+        set_based=SetBased(keys=("purchase_category", "currency", "purchase_institutional_code",
+                                 "purchase_additional_code"), leaves=purchase_set_leaves,
+                           amount="e.total_spent_amount"),
     ),
     EntryKindSpec(
         name="additional_purchase",
@@ -274,5 +307,7 @@ SPECS = [
         factor_kinds=("additional_purchase",),
         measured=("annual_consumption",),
         label="Additional purchases",
+        set_based=SetBased(keys=("name",), leaves=additional_purchase_set_leaves,
+                           amount="e.annual_consumption * e.coef_to_kg"),
     ),
 ]

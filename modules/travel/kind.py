@@ -32,7 +32,7 @@ from factors.models import Location, TransportMode
 from factors.selectors import match_stations
 from infra.csvio import CellError, ColumnSpec, RowError, RowWarning, parse_choice, parse_date, parse_int, parse_text
 from modules.base import Entry, Leaf
-from modules.registry import KINDS, ComputeContext, EntryKindSpec, RowContext
+from modules.registry import KINDS, ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 from modules.travel.models import PlaneTrip, TrainTrip
 
 __all__ = ["PLANE", "SPECS", "TRAIN", "airports_by_code", "cabin_class", "country_code", "departure_date",
@@ -128,9 +128,15 @@ def _distance(values: dict, trip_km) -> None:
     values["distance_km"] = trip_km(origin, destination) if origin and destination else None
 
 
-def plane_resolve(rows: list[tuple[int, dict]], warn) -> None:
-    """Set the airport FKs and the one-trip distance of plane rows (number, field values), in place."""
-    airports = airports_by_code(v[f"{end}_iata"] for _, v in rows for end in ENDS)
+def plane_resolve(rows: list[tuple[int, dict]], warn, known: dict | None = None) -> None:
+    """Set the airport FKs and the one-trip distance of plane rows (number, field values), in place.
+    `known` (code → airport or None) carries what earlier chunks of the same file looked up: a file names a few
+    hundred airports, so after its first chunks no query is needed (a query waits for the import's writes)."""
+    airports = {} if known is None else known
+    missing = {v[f"{end}_iata"] for _, v in rows for end in ENDS} - airports.keys()
+    if missing:
+        found = airports_by_code(missing)
+        airports.update({code: found.get(code) for code in missing})
     for number, values in rows:
         for end in ENDS:
             code = values[f"{end}_iata"]
@@ -173,17 +179,24 @@ def _traveller_warnings(rows: list[tuple[int, dict]], ctx: RowContext) -> list[R
     except FieldDoesNotExist:
         return []
     units = {values["unit"].pk: values["unit"] for _, values in rows}
-    known = set(member.model.objects.filter(module_report__report__year_id=ctx.year,
-                                            module_report__report__unit_id__in=list(units))
-                .values_list("module_report__report__unit_id", "user_institutional_id").distinct())
-    staffed = {unit_id for unit_id, _ in known}
+    # unit id → its members' ids, loaded once per unit for the whole file (the warning about a unit without
+    # headcount is given once, with the chunk that first names it)
+    headcount = ctx.memo("traveller_headcount", dict)
+    new_units = [unit_id for unit_id in units if unit_id not in headcount]
+    if new_units:
+        for unit_id in new_units:
+            headcount[unit_id] = set()
+        for unit_id, member_id in (member.model.objects.filter(module_report__report__year_id=ctx.year,
+                                                                module_report__report__unit_id__in=new_units)
+                                   .values_list("module_report__report__unit_id", "user_institutional_id")
+                                   .distinct()):
+            headcount[unit_id].add(member_id)
     warnings = [RowWarning(None, "user_institutional_id",
-                           f"unit {unit.institutional_id} has no headcount members in {ctx.year}: "
-                           f"its travellers cannot be checked") for unit_id, unit in units.items()
-                if unit_id not in staffed]
+                           f"unit {units[unit_id].institutional_id} has no headcount members in {ctx.year}: "
+                           f"its travellers cannot be checked") for unit_id in new_units if not headcount[unit_id]]
     for number, values in rows:
         unit = values["unit"]
-        if unit.pk in staffed and (unit.pk, values["user_institutional_id"]) not in known:
+        if headcount[unit.pk] and values["user_institutional_id"] not in headcount[unit.pk]:
             warnings.append(RowWarning(number, "user_institutional_id",
                                        f"traveller '{values['user_institutional_id']}' is not in the headcount "
                                        f"of unit {unit.institutional_id} in {ctx.year}"))
@@ -211,7 +224,7 @@ def plane_parse_row(values: dict[str, str], ctx: RowContext) -> dict:
 
 
 def plane_validate_rows(rows: list[tuple[int, dict]], ctx: RowContext) -> list[RowError]:
-    plane_resolve(_pending(ctx, _PLANE_PENDING, rows), _warn_into(ctx))
+    plane_resolve(_pending(ctx, _PLANE_PENDING, rows), _warn_into(ctx), ctx.memo("airports_by_code", dict))
     ctx.warnings.extend(_traveller_warnings(rows, ctx))
     return []
 
@@ -243,10 +256,15 @@ def _ends(entry: Entry, places: dict) -> tuple | None:
 def plane_compute(entries: Sequence[PlaneTrip], ctx: ComputeContext) -> dict[int, list[Leaf]]:
     factors = ctx.memo("plane_factors", lambda: PlaneFactorIndex.for_year(ctx.year))
     places = _places(entries, PlaneTrip, ctx)
+    routes = ctx.memo("plane_routes", dict)  # (origin, destination) → one trip's km: a file repeats its routes
     result = {}
     for entry in entries:
-        ends = _ends(entry, places)
-        trip_km = None if ends is None else plane_trip_km(*ends)
+        route = (entry.origin_id, entry.destination_id)
+        if route in routes:
+            trip_km = routes[route]
+        else:
+            ends = _ends(entry, places)
+            trip_km = routes[route] = None if ends is None else plane_trip_km(*ends)
         factor = None if trip_km is None else factors.factor(trip_km, entry.cabin_class)
         if factor is None:  # unknown airport, or no factor for the band and cabin class
             result[entry.pk] = []
@@ -284,14 +302,19 @@ def train_factor_index(year: int) -> dict[str, TrainFactor]:
     return {f.country_code: f for f in TrainFactor.objects.filter(year=year)}
 
 
-def train_compute(entries: Sequence[TrainTrip], ctx: ComputeContext) -> dict[int, list[Leaf]]:
+def _train_factor(entry: TrainTrip, ctx: ComputeContext) -> TrainFactor | None:
+    """The factor of the trip's country, else the `RoW` one."""
     factors = ctx.memo("train_factors", lambda: train_factor_index(ctx.year))
+    country = train_country(entry.origin_country_code, entry.destination_country_code)
+    return factors.get(country) or factors.get(REST_OF_WORLD)
+
+
+def train_compute(entries: Sequence[TrainTrip], ctx: ComputeContext) -> dict[int, list[Leaf]]:
     places = _places(entries, TrainTrip, ctx)
     result = {}
     for entry in entries:
         ends = _ends(entry, places)
-        country = train_country(entry.origin_country_code, entry.destination_country_code)
-        factor = factors.get(country) or factors.get(REST_OF_WORLD)
+        factor = _train_factor(entry, ctx)
         if ends is None or factor is None:  # unknown station, or no factor for the country nor RoW
             result[entry.pk] = []
             continue
@@ -303,6 +326,33 @@ def train_compute(entries: Sequence[TrainTrip], ctx: ComputeContext) -> dict[int
             factor_id=factor.pk, factor_values=factor.values_used(),
         )]
     return result
+
+
+# ----------------------------------------------------------------------------- set-based recalculation
+# `plane_compute` and `train_compute` for the trips of one key, the distance being the one-trip km stored on
+# the entry (`distance_km`: set from the same places by the import, the API and `relink_trips`). Both ends
+# known, else no emission, as `_ends`; a trip with both ends but no stored distance is left to compute.
+_TRIP_KM = ("CASE WHEN e.origin_id IS NOT NULL AND e.destination_id IS NOT NULL "
+            "THEN e.distance_km::numeric * e.number_of_trips END")
+_TRIP_KM_MISSING = "e.origin_id IS NOT NULL AND e.destination_id IS NOT NULL AND e.distance_km IS NULL"
+
+
+def plane_set_leaves(entry: PlaneTrip, ctx: ComputeContext) -> list[SetLeaf]:
+    """Key (distance_km, cabin_class): the factor of the distance's band and the cabin, × RFI."""
+    factors = ctx.memo("plane_factors", lambda: PlaneFactorIndex.for_year(ctx.year))
+    factor = None if entry.distance_km is None else factors.factor(entry.distance_km, entry.cabin_class)
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.plane_leaf(entry.cabin_class),
+        multiplier=factor.ef_kg_co2eq_per_km * factor.rfi_adjustment, quantity_multiplier=Decimal(1),
+        quantity_unit="km", factor_id=factor.pk, factor_values=factor.values_used())]
+
+
+def train_set_leaves(entry: TrainTrip, ctx: ComputeContext) -> list[SetLeaf]:
+    """Key (origin and destination countries, cabin_class)."""
+    factor = _train_factor(entry, ctx)
+    return [] if factor is None else [SetLeaf(
+        emission_type=taxonomy.train_leaf(entry.cabin_class), multiplier=factor.ef_kg_co2eq_per_km,
+        quantity_multiplier=Decimal(1), quantity_unit="km", factor_id=factor.pk, factor_values=factor.values_used())]
 
 
 # ------------------------------------------------------------------------------------------- specs
@@ -327,6 +377,8 @@ PLANE = EntryKindSpec(
     label="Plane trips",
     reference_models=("factors.Location",),
     relink=lambda: relink_trips(PlaneTrip, ("origin_iata", "destination_iata"), plane_resolve),
+    set_based=SetBased(keys=("distance_km", "cabin_class"), leaves=plane_set_leaves, amount=_TRIP_KM,
+                       python_when=_TRIP_KM_MISSING),
 )
 
 TRAIN = EntryKindSpec(
@@ -349,6 +401,8 @@ TRAIN = EntryKindSpec(
     reference_models=("factors.Location",),
     relink=lambda: relink_trips(TrainTrip, ("origin_name", "origin_country_code", "destination_name",
                                             "destination_country_code"), train_resolve),
+    set_based=SetBased(keys=("origin_country_code", "destination_country_code", "cabin_class"),
+                       leaves=train_set_leaves, amount=_TRIP_KM, python_when=_TRIP_KM_MISSING),
 )
 
 
