@@ -47,8 +47,8 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def reset_campaign(labs: int = 200, year: int = 2025):
-    """Empty the data tables and build EPFL-like units: root → 4 schools → institutes → `labs` labs."""
+def reset_campaign(labs: int = 200, year: int = 2025, institutes: int = 20):
+    """Empty the data tables and build EPFL-like units: root → 4 schools → `institutes` institutes → `labs` labs."""
     from django.db import connection
 
     from carbon.services import year_create
@@ -63,11 +63,12 @@ def reset_campaign(labs: int = 200, year: int = 2025):
                                path_institutional_code="1", path_name="ROOT")
     schools = [Unit.objects.create(institutional_code=f"2{i}", institutional_id=f"2{i}", name=f"S{i}", level=2,
                                    parent=root, path_institutional_code="", path_name="") for i in range(4)]
-    institutes = [Unit.objects.create(institutional_code=f"3{i}", institutional_id=f"3{i}", name=f"I{i}", level=3,
-                                      parent=schools[i % 4], path_institutional_code="", path_name="")
-                  for i in range(20)]
+    institute_units = [Unit.objects.create(institutional_code=f"3{i}", institutional_id=f"3{i}", name=f"I{i}",
+                                           level=3, parent=schools[i % 4], path_institutional_code="", path_name="")
+                       for i in range(institutes)]
     Unit.objects.bulk_create([Unit(institutional_code=f"4{i:04d}", institutional_id=f"L{i:04d}", name=f"LAB{i}",
-                                   level=4, parent=institutes[i % 20], path_institutional_code="", path_name="")
+                                   level=4, parent=institute_units[i % institutes], path_institutional_code="",
+                                   path_name="")
                               for i in range(labs)])
     unit_paths_recompute()
     year_create(year=year)
@@ -151,17 +152,17 @@ def csv_copy_baseline(model, data: bytes, module_reports: dict[str, int],
             header = next(reader)
             position = {name: i for i, name in enumerate(header)}
             unit = position["unit_institutional_id"]
-            plan = []  # per column: a cell position, or a constant
+            plan = []  # per column: a cell position (and what an empty cell becomes), or a constant
             for f in fields:
                 if f.name in position:
-                    plan.append((position[f.name], None))
+                    plan.append((position[f.name], None if f.null else ""))
                 elif f.column == "module_report_id":
                     plan.append((-1, None))
                 else:
                     constant = {"source": 1, "created_at": now, "updated_at": now}.get(f.name, f.get_default())
                     plan.append((None, constant))
             for cells in reader:
-                copy.write_row([module_reports[cells[unit]] if i == -1 else (cells[i] or None) if i is not None
+                copy.write_row([module_reports[cells[unit]] if i == -1 else (cells[i] or constant) if i is not None
                                 else constant for i, constant in plan])
                 count += 1
         return count
