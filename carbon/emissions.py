@@ -2,7 +2,7 @@
 writer is the engine's set-based statement for `quantity × factor` kinds, `modules.engine._recalculate_set_based`).
 
 The engine (modules) computes the rows; this module owns how they are stored: deleted by (kinds, entry ids),
-inserted by COPY with ids from the sequence, summed per module report for the statistics. Emission rows are
+inserted by COPY with ids from the table's identity, summed per module report for the statistics. Emission rows are
 derived data (no history): recomputed, never edited.
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from django.db import connection
 
 from carbon.models import Emission
-from infra.bulk import allocate_ids, copy_tuples, execute_bound
+from infra.bulk import copy_tuples, execute_bound
 
 __all__ = ["EMISSION_COLUMNS", "emission_sums", "emissions_delete", "emissions_insert", "emissions_replace"]
 
-# The columns of a row tuple given to `emissions_insert` (the id is added here).
+# The columns of a row tuple given to `emissions_insert` (the id comes from the table's identity).
 EMISSION_COLUMNS = ["module_report_id", "unit_id", "year", "module", "kind", "entry_id", "emission_type", "scope",
                     "kg_co2eq", "quantity", "quantity_unit", "factor_id", "factor_values", "is_override",
                     "computed_at"]
@@ -34,11 +34,10 @@ def emissions_delete(kinds: Sequence[int], entry_ids: Sequence[int]) -> None:
 
 
 def emissions_insert(rows: Sequence[tuple]) -> int:
-    """COPY rows (tuples in EMISSION_COLUMNS order) with ids preallocated from the sequence."""
+    """COPY rows (tuples in EMISSION_COLUMNS order); the server gives their ids (nobody needs them here)."""
     if not rows:
         return 0
-    ids = allocate_ids(Emission, len(rows))
-    copy_tuples(_TABLE, [*EMISSION_COLUMNS, "id"], (row + (pk,) for row, pk in zip(rows, ids, strict=True)))
+    copy_tuples(_TABLE, EMISSION_COLUMNS, rows)
     return len(rows)
 
 

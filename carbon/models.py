@@ -238,11 +238,16 @@ class Emission(models.Model):
     """One leaf emission row of one entry. Leaves only: every aggregate is a plain indexed sum.
 
     The entry is referenced by (kind, entry_id) because each entry kind has its own table; rows are
-    replaced wholesale whenever their entry is recomputed. Derived data: not history-tracked.
+    updated in place whenever their entry is recomputed. Derived data: not history-tracked.
     """
 
-    module_report = models.ForeignKey(ModuleReport, on_delete=models.CASCADE, related_name="emissions")
-    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    # Derived rows, written by the hundred thousand per import or recalculation: the links are kept by the ORM
+    # (cascade, protect) and by the writers, not checked again by the database at every commit; the module
+    # report is indexed through the covering index below, the unit through (year, unit).
+    module_report = models.ForeignKey(ModuleReport, on_delete=models.CASCADE, related_name="emissions",
+                                      db_constraint=False, db_index=False)
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+", db_constraint=False,
+                             db_index=False)
     year = models.PositiveSmallIntegerField()
     module = models.PositiveSmallIntegerField(choices=Module.choices())
     kind = models.PositiveSmallIntegerField(choices=entry_kind_choices)

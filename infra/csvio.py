@@ -381,7 +381,7 @@ class CsvReader:
                 if cells and cells[0].lstrip().startswith("#"):
                     continue  # comments do not count as rows
                 number += 1
-                if not any(c.strip() for c in cells):
+                if not "".join(cells).strip():
                     continue  # blank rows are counted (the user sees them) but skipped silently
                 values = template.copy()
                 n = len(cells)
@@ -568,6 +568,7 @@ def parse_choice(text: str | None, choices: Iterable[str], *, allow_empty: bool 
 
 # ------------------------------------------------------------------------------------------ export
 _DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_OR_SPACE = frozenset((*_DANGEROUS_FIRST, " "))
 
 
 @_names_column
@@ -594,9 +595,13 @@ def formula_error(number: int, values: dict[str, str]) -> RowError | None:
     """Imports refuse cells a spreadsheet would run as a formula (a lone '-' means "unknown"), and NUL
     characters, which no text column can store."""
     for name, text in values.items():
-        if text and "\x00" in text:
+        if not text:
+            continue
+        if "\x00" in text:
             return RowError(number, name, NUL_NOT_ALLOWED)
-        if text and text != "-" and is_formula_injection(text):
+        if text[0] not in _FORMULA_OR_SPACE:  # the common case, decided on the first character
+            continue
+        if text != "-" and is_formula_injection(text):
             return RowError(number, name, f"'{text[:20]}' looks like a spreadsheet formula "
                                           f"(starts with '{text[0]}'); formulas are not accepted")
     return None

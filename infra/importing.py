@@ -114,6 +114,8 @@ class BaseImporter:
         if (refusal := access_refusal(request)) is not None:
             outcome.errors.append(RowError(None, None, refusal))
             return outcome
+        if self.single_pass and not request.dry_run and not request.skip_invalid:
+            return self._run_single_pass(request, outcome)
         try:
             plan = self.validate(request, outcome)
         except CsvFileError as exc:
@@ -130,7 +132,33 @@ class BaseImporter:
         self.after_write(request, plan, outcome)
         return outcome
 
+    def _run_single_pass(self, request: ImportRequest, outcome: ImportOutcome) -> ImportOutcome:
+        """Validate and write in one reading (`validate_and_write`), in one transaction rolled back at the end
+        if any row was bad: the same rule (any error → nothing written), without reading the file twice."""
+        try:
+            with transaction.atomic():
+                self.validate_and_write(request, outcome)
+                if outcome.errors:
+                    raise _Refused
+        except _Refused:
+            pass
+        except CsvFileError as exc:
+            outcome.errors.extend(exc.errors)
+        if outcome.errors:  # rolled back: what the counts said was written was not
+            outcome.created = outcome.updated = outcome.deleted = outcome.unchanged = 0
+            outcome.module_reports, outcome.recalculate = [], []
+            return outcome
+        self.after_write(request, None, outcome)
+        return outcome
+
     def validate(self, request: ImportRequest, outcome: ImportOutcome) -> Any:
+        raise NotImplementedError
+
+    # An importer that can check and write a file in one reading sets this and gives `validate_and_write`;
+    # it is used for real runs that stop at the first bad row (not dry runs, not "skip invalid rows").
+    single_pass = False
+
+    def validate_and_write(self, request: ImportRequest, outcome: ImportOutcome) -> None:
         raise NotImplementedError
 
     def preview(self, request: ImportRequest, plan: Any, outcome: ImportOutcome) -> None:
@@ -141,6 +169,10 @@ class BaseImporter:
 
     def after_write(self, request: ImportRequest, plan: Any, outcome: ImportOutcome) -> None:
         """Follow-ups once the data is committed (recalculations, warnings)."""
+
+
+class _Refused(Exception):
+    """A single-pass import found a bad row: leave its transaction (rolled back)."""
 
 
 # Who may import what is decided by the scoping function (units), which registers it here at start-up:

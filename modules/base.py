@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-__all__ = ["Entry", "EntrySource", "Leaf"]
+__all__ = ["Entry", "EntrySource", "Leaf", "entry_history"]
 
 
 class EntrySource(models.IntegerChoices):
@@ -32,8 +33,10 @@ class Entry(models.Model):
 
     module_report = models.ForeignKey("carbon.ModuleReport", on_delete=models.CASCADE, related_name="+")
     source = models.PositiveSmallIntegerField(choices=EntrySource.choices, default=EntrySource.USER_MANUAL)
+    # Not indexed: nothing looks entries up by their creator, and an account with history is never deleted
+    # (audit.chain: it is deactivated), so the index would only cost every imported row one more insertion.
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     note = models.TextField(blank=True)
     kg_co2eq_override = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True,
                                             validators=[MinValueValidator(0)])
@@ -47,6 +50,17 @@ class Entry(models.Model):
             models.CheckConstraint(condition=models.Q(kg_co2eq_override__gte=0),
                                    name="%(app_label)s_%(class)s_override_not_negative"),
         ]
+
+
+def entry_history() -> HistoricalRecords:
+    """The history of an entry kind. Imports write its rows in bulk (one per imported row), so it carries only
+    the indexes its readers use — the entry's id, the date, the acting user, the module report (the trail's
+    unit scope) — not copies of the entry's other links (creator, places, room), which nothing looks up in the
+    history. The acting user is not a database-checked foreign key: an audit row outlives its user, and the
+    rows' integrity is the audit chain's job (`audit.chain`), not a per-row check at every import's commit."""
+    return HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"],
+                             no_db_index=["created_by", "origin", "destination", "room"],
+                             user_db_constraint=False)
 
 
 @dataclass

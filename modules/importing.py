@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import Model
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from carbon.models import CarbonReport, ModuleReport, YearConfiguration
 from carbon.services import year_create_reports
-from infra.bulk import allocate_ids, copy_history, copy_insert, delete_ids, history_from_ids
+from infra.bulk import (
+    IdPool,
+    background_writes,
+    copy_insert,
+    delete_ids,
+    foreign_keys_checked_per_statement,
+    history_from_ids,
+)
 from infra.csvio import CellError, ColumnSpec, CsvFileError, RowError, RowWarning, read_csv
 from infra.importing import BaseImporter, ImportOutcome, ImportRequest, register, template_row_reason
 from modules.base import EntrySource
@@ -31,6 +40,7 @@ from modules.engine import (
     module_reports_touched,
     stats_refresh,
 )
+from modules.fingerprints import entries_lock, fingerprint_lookup, fingerprint_record
 from modules.registry import ComputeContext, EntryKindSpec, RowContext
 from modules.rows import OVERRIDE_COLUMN, row_values, rows_check
 from units.models import Unit
@@ -59,14 +69,55 @@ class _Plan:
 class EntryImporter(BaseImporter):
     needs_year = True
     accepts_unit = True
+    single_pass = True
 
     def __init__(self, spec: EntryKindSpec):
         self.spec = spec
         self.name = spec.name
         self.categories = spec.categories  # what an upload may name as its category (submodule)
 
+    def run(self, request: ImportRequest) -> ImportOutcome:
+        # A per-year file imported before, unchanged, and nothing it reads changed since: its recorded outcome,
+        # nothing read or written (modules.fingerprints). Else the normal path, which may record one.
+        found = fingerprint_lookup(self.spec, request)
+        if found.outcome is not None:
+            return found.outcome
+        with found.recording():
+            return super().run(request)
+
     # --- validation ------------------------------------------------------------------------
     def validate(self, request: ImportRequest, outcome: ImportOutcome) -> _Plan | None:
+        started = self._start(request, outcome)
+        if started is None:
+            return None
+        plan, reader, ctx = started
+        for chunk in plan.parser.chunks(reader, ctx, outcome, request, size=CHUNK if plan.two_pass else None):
+            plan.numbers.extend(n for n, _, _ in chunk)
+            if not plan.two_pass:
+                plan.kept.extend(chunk)
+        self._finish_reading(plan, reader, ctx, request, outcome)
+        return plan
+
+    def validate_and_write(self, request: ImportRequest, outcome: ImportOutcome) -> None:
+        """One reading of the file: each validated chunk is written at once (inside the caller's transaction,
+        which rolls back if any row turns out bad), so parsing overlaps the database's work and a large file
+        is read once, chunk by chunk, in bounded memory. After the first error the file is only read on, to
+        report every error."""
+        started = self._start(request, outcome)
+        if started is None:
+            return
+        plan, reader, ctx = started
+
+        def chunks():
+            for chunk in plan.parser.chunks(reader, ctx, outcome, request, size=CHUNK):
+                plan.numbers.extend(n for n, _, _ in chunk)
+                yield [] if outcome.errors else chunk
+            self._finish_reading(plan, reader, ctx, request, outcome)
+
+        self._write(request, chunks(), outcome, plan.per_year, single_pass=True)
+
+    def _start(self, request: ImportRequest, outcome: ImportOutcome):
+        """File-level checks, then (plan, reader, row context) ready to read the rows; None on a refusal."""
         spec = self.spec
         per_year = request.unit_cf is None
         config = YearConfiguration.objects.filter(year=request.year).first()
@@ -99,17 +150,16 @@ class EntryImporter(BaseImporter):
         if not per_year and UNIT_COLUMN in reader.columns_present:
             raise CsvFileError([RowError(None, UNIT_COLUMN, "a unit file has no unit_institutional_id column "
                                                             "(import it as a per-year file, without --unit)")])
-        for chunk in plan.parser.chunks(reader, ctx, outcome, request, size=CHUNK if plan.two_pass else None):
-            plan.numbers.extend(n for n, _, _ in chunk)
-            if not plan.two_pass:
-                plan.kept.extend(chunk)
+        return plan, reader, ctx
+
+    @staticmethod
+    def _finish_reading(plan: _Plan, reader, ctx: RowContext, request: ImportRequest, outcome: ImportOutcome) -> None:
         outcome.warnings.extend(reader.warnings)
         outcome.warnings.extend(ctx.warnings)
         bad = {e.row for e in outcome.errors}
         would_write = request.skip_invalid or not bad
-        if per_year and would_write and not request.allow_empty and all(n in bad for n in plan.numbers):
+        if plan.per_year and would_write and not request.allow_empty and all(n in bad for n in plan.numbers):
             outcome.errors.append(RowError(None, None, NO_DATA_ROWS))  # file-level: refused even when skipping
-        return plan
 
     def preview(self, request: ImportRequest, plan: _Plan, outcome: ImportOutcome) -> None:
         bad = set(outcome.skipped_rows)
@@ -118,7 +168,7 @@ class EntryImporter(BaseImporter):
             return
         # What a real run would add, change, remove and leave (the same diff, nothing written).
         outcome.diff = True
-        stored = _StoredRows(self.spec, request.year)
+        stored = _StoredRows(self.spec, request.year, request.category)
         rows = [(unit, values) for n, unit, values in plan.kept if n not in bad]
         module_reports = _existing_module_reports(request.year, self.spec, {unit.pk for unit, _ in rows})
         pending = []
@@ -147,17 +197,48 @@ class EntryImporter(BaseImporter):
         self._write(request, ([p for p in chunk if p[0] not in bad] for chunk in chunks), outcome, plan.per_year)
 
     # --- writing ---------------------------------------------------------------------------
-    def _write(self, request: ImportRequest, chunks, outcome: ImportOutcome, per_year: bool) -> None:
+    def _write(self, request: ImportRequest, chunks, outcome: ImportOutcome, per_year: bool, *,
+               single_pass: bool = False) -> None:
         """Unit files append. A per-year file is a diff against the kind's per-year rows of the year
         (`_StoredRows`): unchanged rows are not written at all, only added, changed and removed rows are
         (and recorded), and only their module reports go back to in progress (decision 7)."""
         spec, year, actor = self.spec, request.year, request.actor
         reason = f"{spec.name} CSV import" + (" (per-year file)" if per_year else f" (unit {request.unit_cf})")
         writer = _EntryWriter(spec, year, actor, reason, per_year)
-        stored = _StoredRows(spec, year) if per_year else None
+        if per_year:
+            entries_lock(spec, request)  # no edit of the kind commits while this runs (modules.fingerprints)
+        stored = _StoredRows(spec, year, request.category) if per_year else None
         outcome.diff = per_year
         pending: list[tuple[int, dict]] = []  # not found, in a module report that had rows: pair them at the end
         module_reports: dict[int, int] = {}
+        # COPYs run from a second thread while the next chunk is parsed and computed, with their checks
+        with foreign_keys_checked_per_statement(self.spec.model), background_writes():
+            self._insert_chunks(chunks, writer, stored, pending, module_reports, outcome,
+                                None if single_pass else request.progress)  # (single pass: reading reports it)
+        if single_pass and outcome.errors:
+            return  # a bad row: the transaction rolls back, nothing more to do (skipped rows are not errors here)
+        if stored is not None:
+            removed, changed, added = stored.settle(pending)
+            outcome.deleted = writer.delete(removed)
+            outcome.updated = writer.update(changed)
+            outcome.created += writer.insert(added)
+        touched = writer.touched
+        if not touched:
+            return  # nothing changed: no status, no recomputation, no statistics written
+        module_reports_touched(touched, actor=actor, reason=reason)
+        # Kinds computed from this kind's emissions (facility sums) are recomputed; their statuses stay.
+        recomputed: set[int] = set()
+        dependants_recompute([spec.name], year=year, refresh_stats=False, touched=recomputed, actor=actor)
+        if request.defer_followups:
+            outcome.module_reports = sorted(touched | recomputed)
+        else:
+            stats_refresh(touched | recomputed)
+        fingerprint_record(spec, request, outcome)  # a per-year file that wrote (above: unchanged returns early)
+
+    def _insert_chunks(self, chunks, writer: _EntryWriter, stored: _StoredRows | None, pending: list,
+                       module_reports: dict[int, int], outcome: ImportOutcome, progress) -> None:
+        """Write each chunk's new rows; rows found again are counted, rows that may be changed ones wait."""
+        year, spec = writer.year, self.spec
         for chunk in chunks:
             if not chunk:
                 continue
@@ -176,24 +257,8 @@ class EntryImporter(BaseImporter):
                         continue
                 fresh.append((module_report_id, values))
             outcome.created += writer.insert(fresh)
-            if request.progress:
-                request.progress(outcome.created + outcome.unchanged + len(pending))
-        if stored is not None:
-            removed, changed, added = stored.settle(pending)
-            outcome.deleted = writer.delete(removed)
-            outcome.updated = writer.update(changed)
-            outcome.created += writer.insert(added)
-        touched = writer.touched
-        if not touched:
-            return  # nothing changed: no status, no recomputation, no statistics written
-        module_reports_touched(touched, actor=actor, reason=reason)
-        # Kinds computed from this kind's emissions (facility sums) are recomputed; their statuses stay.
-        recomputed: set[int] = set()
-        dependants_recompute([spec.name], year=year, refresh_stats=False, touched=recomputed, actor=actor)
-        if request.defer_followups:
-            outcome.module_reports = sorted(touched | recomputed)
-        else:
-            stats_refresh(touched | recomputed)
+            if progress:
+                progress(outcome.created + outcome.unchanged + len(pending))
 
 
 class _EntryWriter:
@@ -205,19 +270,22 @@ class _EntryWriter:
         self.now = timezone.now()
         self.ctx = ComputeContext(year=year)
         self.touched: set[int] = set()  # module reports whose own rows were written
+        self.ids = IdPool(self.model)
+        self.build = _instance_builder(self.model, source=self.source, created_by=actor, created_at=self.now,
+                                       updated_at=self.now)
 
     def insert(self, rows: list[tuple[int, dict]]) -> int:
-        model = self.model
+        model, build = self.model, self.build
         for start in range(0, len(rows), CHUNK):
-            batch = [model(module_report_id=module_report_id, source=self.source, created_by=self.actor,
-                           created_at=self.now, updated_at=self.now, **values)
-                     for module_report_id, values in rows[start:start + CHUNK]]
-            for entry, pk in zip(batch, allocate_ids(model, len(batch)), strict=True):
+            batch = [build(module_report_id, values) for module_report_id, values in rows[start:start + CHUNK]]
+            ids = self.ids.take(len(batch))
+            for entry, pk in zip(batch, ids, strict=True):
                 entry.pk = pk
             # Emissions first: the totals then go into the entries' own COPY (no UPDATE afterwards).
             entries_recompute(self.spec, batch, self.ctx, fresh=True)
             copy_insert(model, batch, assign_ids=False)
-            copy_history(model, batch, history_type="+", user=self.actor, reason=self.reason, when=self.now)
+            # Their history: copied from the rows just written, by the server (no second pass in Python).
+            history_from_ids(model, ids, history_type="+", user=self.actor, reason=self.reason, when=self.now)
             self.touched.update(e.module_report_id for e in batch)
         return len(rows)
 
@@ -249,6 +317,52 @@ class _EntryWriter:
         return len(pairs)
 
 
+def _instance_builder(model, **common):
+    """A function (module report id, parsed values) → a new unsaved instance of `model`, equal to
+    `model(module_report_id=…, **common, **values)` but built without `Model.__init__`, whose per-field
+    descriptor work was a fifth of an import's Python time: the attributes are set directly, and a related
+    object given by name is stored as its id with the object in the field cache (as `__init__` leaves it)."""
+    fields = model._meta.concrete_fields
+    relations = {f.name: f.attname for f in fields if f.is_relation}
+    template: dict = {}
+    made = []  # fields whose default is a callable (a fresh dict per instance, like __init__)
+    for model_field in fields:
+        if model_field.has_default() and callable(model_field.default):
+            made.append((model_field.attname, model_field.default))
+        else:
+            template[model_field.attname] = model_field.get_default()
+    cached = {}
+    for name, value in common.items():
+        if name in relations:
+            template[relations[name]] = None if value is None else value.pk
+            if value is not None:
+                cached[name] = value
+        else:
+            template[name] = value
+
+    def build(module_report_id: int, values: dict):
+        instance = Model.__new__(model)
+        state = instance._state = ModelState()
+        state.fields_cache = dict(cached)
+        attributes = instance.__dict__
+        attributes.update(template)
+        for attname, default in made:
+            attributes[attname] = default()
+        attributes["module_report_id"] = module_report_id
+        for name, value in values.items():
+            attname = relations.get(name)
+            if attname is None or attname == name:
+                attributes[name] = value
+            elif value is None or isinstance(value, Model):
+                attributes[attname] = None if value is None else value.pk
+                state.fields_cache[name] = value
+            else:
+                attributes[attname] = value
+        return instance
+
+    return build
+
+
 # Rows of a per-year file not found among the stored ones wait in memory to be paired with the stored rows
 # left over (a changed row). Past this many they are written as added rows (a kind with a stable key, whose
 # unique constraint needs the pairing, always waits: its files are small).
@@ -266,7 +380,7 @@ class _StoredRows:
     500,000-row year fits in memory.
     """
 
-    def __init__(self, spec: EntryKindSpec, year: int):
+    def __init__(self, spec: EntryKindSpec, year: int, category: str | None = None):
         model = spec.model
         self.model = model
         self.fields = _contract_fields(spec)
@@ -274,8 +388,10 @@ class _StoredRows:
         # digest → the id of the one stored row with that content, or the ids (ascending) of duplicates
         self.by_content: dict[bytes, int | list[int]] = {}
         self.module_reports: set[int] = set()
-        rows = (model.objects.filter(module_report__report__year_id=year, source=EntrySource.CSV_MODULE_PER_YEAR)
-                .order_by("pk").values_list("pk", "module_report_id", *[f.attname for f in self.fields]))
+        rows = model.objects.filter(module_report__report__year_id=year, source=EntrySource.CSV_MODULE_PER_YEAR)
+        if category is not None:  # a file uploaded as one category (submodule) replaces that category's rows only
+            rows = rows.filter(**{spec.category_column: canonical_category(spec, category)})
+        rows = (rows.order_by("pk").values_list("pk", "module_report_id", *[f.attname for f in self.fields]))
         # Only numbers need one written form (Decimal('1.50') and Decimal('1.5') are one value): the rest as is.
         self.numbers = [i for i, f in enumerate(self.fields) if isinstance(f, (models.DecimalField, models.FloatField))]
         for pk, module_report_id, *values in rows.iterator(chunk_size=CHUNK):
@@ -291,6 +407,8 @@ class _StoredRows:
 
     def take(self, module_report_id: int, values: dict) -> bool:
         """Whether a stored row of this module report has these contract values (and consume it)."""
+        if module_report_id not in self.module_reports:
+            return False  # nothing stored there (a first import): no digest to compute
         digest = self._digest(module_report_id, [_value_of(f, values) for f in self.fields])
         held = self.by_content.get(digest)
         if not held:  # None, or duplicates all taken
@@ -468,6 +586,11 @@ def with_category(spec: EntryKindSpec, cells: dict[str, str], category: str | No
         raise CellError(f"the row says '{given}' but the file is uploaded as '{category}'",
                         column=spec.category_column)
     return {**cells, spec.category_column: given or category}
+
+
+def canonical_category(spec: EntryKindSpec, category: str) -> str:
+    """The kind's own spelling of an upload's category ('Services' → 'services'); checked by `category_refusal`."""
+    return next(c for c in spec.categories if _category_key(c) == _category_key(category))
 
 
 def _category_key(text: str) -> str:

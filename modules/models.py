@@ -5,6 +5,7 @@ from modules.buildings.models import BuildingRoomEntry, EnergyCombustion
 from modules.equipment.models import Equipment
 from modules.external.models import ExternalAI, ExternalCloud
 from modules.facilities.models import AnimalFacilityUse, ResearchFacilityUse
+from modules.fingerprints import ImportFingerprint
 from modules.headcount.models import Member, Student
 from modules.process.models import ProcessEmission
 from modules.purchases.models import AdditionalPurchase, Purchase
@@ -12,6 +13,6 @@ from modules.travel.models import PlaneTrip, TrainTrip
 
 __all__ = [
     "AdditionalPurchase", "AnimalFacilityUse", "BuildingRoomEntry", "EnergyCombustion", "Equipment", "ExternalAI",
-    "ExternalCloud", "Member", "PlaneTrip", "ProcessEmission", "Purchase", "ResearchFacilityUse", "Student",
-    "TrainTrip",
+    "ExternalCloud", "ImportFingerprint", "Member", "PlaneTrip", "ProcessEmission", "Purchase", "ResearchFacilityUse",
+    "Student", "TrainTrip",
 ]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from infra.csvio import CellError, RowError, RowWarning, formula_error, parse_decimal
@@ -52,18 +52,19 @@ def fit_to_fields(model, values: dict) -> dict:
     digits than the column holds, or a text longer than it, is a cell error naming its column, never a
     database error. Numbers are rounded to the field's decimal places as PostgreSQL would store them, so
     what is computed is what is stored."""
+    limits = _field_limits(model)
     for name, value in values.items():
-        try:
-            field = model._meta.get_field(name)
-        except FieldDoesNotExist:
+        limit = limits.get(name)
+        if limit is None:
             continue
+        digits, quantum, max_length = limit
         column = OVERRIDE_COLUMN if name == "kg_co2eq_override" else name
-        if isinstance(value, Decimal) and isinstance(field, models.DecimalField):
-            if value and value.adjusted() >= field.max_digits - field.decimal_places:
+        if isinstance(value, Decimal) and quantum is not None:
+            if value and value.adjusted() >= digits:
                 raise CellError(f"'{value}' is too large", column=column)
-            values[name] = value.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
-        elif isinstance(value, str) and field.max_length is not None and len(value) > field.max_length:
-            raise CellError(f"at most {field.max_length} characters (got {len(value)})", column=column)
+            values[name] = value.quantize(quantum, rounding=ROUND_HALF_UP)
+        elif isinstance(value, str) and max_length is not None and len(value) > max_length:
+            raise CellError(f"at most {max_length} characters (got {len(value)})", column=column)
     return values
 
 
@@ -79,6 +80,22 @@ def rows_check(spec: EntryKindSpec, rows: list[tuple[int, object, dict]], ctx: R
     finally:
         for _, _, values in rows:
             values.pop("unit", None)
+
+
+@cache
+def _field_limits(model) -> dict[str, tuple[int | None, Decimal | None, int | None]]:
+    """Field name (and attname) → (integer digits, quantum, max length) of the fields that have limits; read once
+    per model (an import checks every value of every row against them)."""
+    limits = {}
+    for field in model._meta.concrete_fields:
+        if isinstance(field, models.DecimalField):
+            limit = (field.max_digits - field.decimal_places, Decimal(1).scaleb(-field.decimal_places), None)
+        elif field.max_length is not None:
+            limit = (None, None, field.max_length)
+        else:
+            continue
+        limits[field.name] = limits[field.attname] = limit
+    return limits
 
 
 def single_row_values(spec: EntryKindSpec, cells: dict[str, str], *, unit, year: int,

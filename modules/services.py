@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from carbon.models import ModuleReport, ModuleStatus
@@ -82,6 +82,14 @@ def _after_entry_change(spec: EntryKindSpec, module_report: ModuleReport, year: 
     return reopened
 
 
+def _kind_locked(spec: EntryKindSpec) -> None:
+    """ROW EXCLUSIVE on the kind's table (what the write takes anyway) *before* the module report's row lock: the
+    order a per-year import takes them in (SHARE ROW EXCLUSIVE on the table, then module reports), so an edit
+    during an import waits for it instead of deadlocking with it (`modules.fingerprints.entries_lock`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {connection.ops.quote_name(spec.model._meta.db_table)} IN ROW EXCLUSIVE MODE")
+
+
 def _save(entry: Entry, actor, reason: str) -> None:
     entry._history_user, entry._change_reason = actor, reason
     entry.full_clean(exclude=["module_report", "created_by"])
@@ -92,6 +100,7 @@ def _save(entry: Entry, actor, reason: str) -> None:
 def entry_create(spec: EntryKindSpec, *, unit, year: int, cells: dict[str, str], actor,
                  source: int = EntrySource.USER_MANUAL) -> EntryWritten:
     """Create one entry of a unit's year from its cells (the CSV contract's columns); raises EntryInvalid."""
+    _kind_locked(spec)
     module_report = _module_report_locked(spec, unit, year)
     values, warnings = single_row_values(spec, cells, unit=unit, year=year)
     entry = spec.model(module_report=module_report, source=source, created_by=actor, **values)
@@ -106,6 +115,7 @@ def entry_create(spec: EntryKindSpec, *, unit, year: int, cells: dict[str, str],
 @transaction.atomic
 def entry_update(spec: EntryKindSpec, entry: Entry, *, cells: dict[str, str], actor) -> EntryWritten:
     """Change an entry: `cells` are the columns sent, over the entry's current ones; raises EntryInvalid."""
+    _kind_locked(spec)
     module_report = ModuleReport.objects.select_for_update(of=("self",)).select_related("report__unit").get(
         pk=entry.module_report_id)
     unit, year = module_report.report.unit, module_report.report.year_id
@@ -123,6 +133,7 @@ def entry_update(spec: EntryKindSpec, entry: Entry, *, cells: dict[str, str], ac
 
 @transaction.atomic
 def entry_delete(spec: EntryKindSpec, entry: Entry, *, actor) -> EntryWritten:
+    _kind_locked(spec)
     module_report = (ModuleReport.objects.select_for_update(of=("self",)).select_related("report")
                      .get(pk=entry.module_report_id))
     reason = f"{spec.name} deleted"

@@ -7,8 +7,9 @@ from tests.factories import user_with_roles
 from units.models import Unit
 
 # Derived data is recomputed, not history-tracked (docs/architecture.md "History"); pipelines, jobs and
-# workers are themselves the operations log (status history on each job), not inputs.
-DERIVED = {"Emission", "Pipeline", "Job", "Worker"}
+# workers are themselves the operations log (status history on each job), not inputs; import fingerprints are a
+# cache of what an import found (modules.fingerprints).
+DERIVED = {"Emission", "Pipeline", "Job", "Worker", "ImportFingerprint"}
 # Append-only audit tables: their rows never change, so there is nothing to version (audit/chain.py).
 APPEND_ONLY = {"AuditEvent", "ChainLink"}
 

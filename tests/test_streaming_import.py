@@ -1,6 +1,8 @@
-"""Large files are validated in a first streaming pass and written in a second: same results, bounded memory.
+"""Files are read in chunks: a real run validates and writes each chunk in one reading (rolled back if any row
+is bad); a dry run or a "skip invalid rows" run of a large file validates in a first streaming pass and writes
+in a second. Same results, bounded memory.
 
-The threshold and chunk size are lowered here so that small files take the two-pass path in chunks of 3.
+The threshold and chunk size are lowered here so that small files take these paths in chunks of 3.
 """
 
 from decimal import Decimal

@@ -171,3 +171,20 @@ def test_a_row_sent_to_the_api_is_never_a_template_row(year):
                           unit=Unit.objects.get(institutional_id="13032"), year=2025)
     assert [(e.column, e.reason) for e in refused.value.errors] == [("quantity", "a value is required")]
     assert not ProcessEmission.objects.exists()
+
+
+def test_a_per_year_file_uploaded_as_one_category_replaces_only_that_category(tmp_path, year, capsys):
+    """Issue 13's diff, per category: the services file of the year leaves the vehicles rows alone."""
+    import_csv(tmp_path, "purchase", PER_YEAR + "13032,,Courier,10,73152100\n13032,,Post,5,73152100\n",
+               "--year", "2025", "--category", "services")
+    import_csv(tmp_path, "purchase", PER_YEAR + "13032,,Van,20000,25150000\n", "--year", "2025",
+               "--category", "vehicles")
+    assert "added 1, changed 0, removed 0, unchanged 0" in capsys.readouterr().out
+    assert sorted(Purchase.objects.values_list("name", "purchase_category")) == [
+        ("Courier", "services"), ("Post", "services"), ("Van", "vehicles")]
+    van = Purchase.objects.get(name="Van")
+    import_csv(tmp_path, "purchase", PER_YEAR + "13032,,Courier,10,73152100\n", "--year", "2025",
+               "--category", "services")
+    assert "added 0, changed 0, removed 1, unchanged 1" in capsys.readouterr().out
+    assert sorted(Purchase.objects.values_list("name", flat=True)) == ["Courier", "Van"]
+    assert Purchase.objects.get(name="Van").pk == van.pk

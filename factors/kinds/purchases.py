@@ -10,6 +10,7 @@ they are identifiers, and one spelling keeps re-imports and lookups exact.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from django.db import models
 from django.db.models import Q
@@ -51,11 +52,18 @@ def check_lengths(model: type[models.Model], row: dict) -> dict:
     Shared by the equipment, purchase and external kinds (entries and factors); it would belong in a
     shared module (infra.csvio or modules.registry) once other kinds want it.
     """
+    limits = _max_lengths(model)
     for name, value in row.items():
-        field = model._meta.get_field(name)
-        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
-            raise CellError(f"at most {field.max_length} characters (got {len(value)})", column=name)
+        limit = limits.get(name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise CellError(f"at most {limit} characters (got {len(value)})", column=name)
     return row
+
+
+@cache
+def _max_lengths(model: type[models.Model]) -> dict[str, int]:
+    """Field name → max length, read once per model (checked for every cell of every imported row)."""
+    return {f.name: f.max_length for f in model._meta.concrete_fields if f.max_length}
 
 
 def parse_amount(values: dict[str, str], column: str, **limits):

@@ -4,10 +4,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from carbon.taxonomy import ROOM_TYPES
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 class BuildingRoomEntry(Entry):
@@ -28,7 +27,7 @@ class BuildingRoomEntry(Entry):
     room = models.ForeignKey("factors.BuildingRoom", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("building room entry")
@@ -55,7 +54,7 @@ class EnergyCombustion(Entry):
     unit = models.CharField(max_length=32, blank=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("energy combustion")

@@ -2,10 +2,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from factors.kinds.equipment import EQUIPMENT_CATEGORIES, HOURS_PER_WEEK, hours_constraints
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 def _hours_field():
@@ -25,7 +24,7 @@ class Equipment(Entry):
     active_usage_hours_per_week = _hours_field()
     standby_usage_hours_per_week = _hours_field()
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("equipment")

@@ -4,10 +4,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from factors.kinds.external import SERVICE_TYPES
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 REQUEST_BUCKETS = ("1_5", "5_20", "20_100", "gt_100")
 MIN_FTE_COUNT = Decimal("0.1")
@@ -21,7 +20,7 @@ class ExternalCloud(Entry):
     spent_amount = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3, default="EUR", help_text=_("ISO 4217, upper case."))
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("external cloud service")
@@ -46,7 +45,7 @@ class ExternalAI(Entry):
     requests_per_user_per_day = models.CharField(max_length=8, choices=[(b, b) for b in REQUEST_BUCKETS])
     fte_count = models.DecimalField(max_digits=10, decimal_places=3, validators=[MinValueValidator(MIN_FTE_COUNT)])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("external AI service")

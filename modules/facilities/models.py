@@ -1,10 +1,9 @@
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from factors.kinds.facilities import ANIMAL_TYPES
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 class FacilityUse(Entry):
@@ -34,7 +33,7 @@ class FacilityUse(Entry):
 class ResearchFacilityUse(FacilityUse):
     """A unit's use of a shared research facility (platform, instrument centre, computing)."""
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(FacilityUse.Meta):
         verbose_name = _("research facility use")
@@ -46,7 +45,7 @@ class AnimalFacilityUse(FacilityUse):
 
     researchfacility_type = models.CharField(_("animal type"), max_length=8, choices=[(t, t) for t in ANIMAL_TYPES])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(FacilityUse.Meta):
         verbose_name = _("animal facility use")

@@ -1,9 +1,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 class SiusCode(models.IntegerChoices):
@@ -28,7 +27,7 @@ class Member(Entry):
     fte = models.DecimalField(_("FTE"), max_digits=7, decimal_places=6,
                               validators=[MinValueValidator(0), MaxValueValidator(1)])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("member")
@@ -55,7 +54,7 @@ class Student(Entry):
 
     fte = models.DecimalField(_("FTE"), max_digits=12, decimal_places=6, validators=[MinValueValidator(0)])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("student")

@@ -1,9 +1,8 @@
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 class ProcessEmission(Entry):
@@ -13,7 +12,7 @@ class ProcessEmission(Entry):
     subcategory = models.CharField(max_length=128, blank=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("process emission")

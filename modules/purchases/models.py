@@ -2,10 +2,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from factors.kinds.purchases import PURCHASE_CATEGORIES
-from modules.base import Entry
+from modules.base import Entry, entry_history
 
 
 class Purchase(Entry):
@@ -22,7 +21,7 @@ class Purchase(Entry):
     purchase_institutional_description = models.CharField(max_length=255, blank=True)
     purchase_additional_code = models.CharField(max_length=32, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("purchase")
@@ -51,7 +50,7 @@ class AdditionalPurchase(Entry):
     coef_to_kg = models.DecimalField(max_digits=18, decimal_places=8, validators=[MinValueValidator(0)],
                                      help_text=_("kg per unit (e.g. 0.8 for litres of liquid nitrogen)."))
 
-    history = HistoricalRecords(excluded_fields=["kg_co2eq", "updated_at"])
+    history = entry_history()
 
     class Meta(Entry.Meta):
         verbose_name = _("additional purchase")
