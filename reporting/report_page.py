@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import IntegerField, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from carbon import taxonomy
 from carbon.models import Emission, ModuleReport, ModuleStatus
 from carbon.taxonomy import CATEGORIES
+from infra.bulk import execute_bound
 from modules.registry import KINDS
 from reporting.exports.filters import FilterError, ReportFilters
 from reporting.selectors import Figures, rolled_up_figures
@@ -224,10 +226,22 @@ def _usage(filters: ReportFilters, counted: list[tuple[int, int]], reach: dict) 
             lab_validated += status == ModuleStatus.VALIDATED
     entries = (ModuleReport.objects.filter(pk__in=module_ids)
                .aggregate(n=Sum(Cast(KT("stats__entry_count"), IntegerField())))["n"] or 0)
-    people: set[int] = set()
-    for model in {spec.model for spec in KINDS.values()}:  # a model may hold several entry kinds
-        people.update(model.objects.filter(module_report_id__in=module_ids, created_by__isnull=False)
-                      .values_list("created_by", flat=True).distinct())
     labs = {unit_id for _year, unit_id in wanted if reach.get(unit_id, ((), 0))[1] == 4}
     return Usage(labs=len(labs), reports=len(wanted), entries=entries, validated_modules=lab_validated,
-                 modules=lab_modules, users=len(people))
+                 modules=lab_modules, users=_people_count(module_ids))
+
+
+def _people_count(module_ids: list[int]) -> int:
+    """How many people entered rows in these module reports, over every entry table in one statement: the ids go
+    once, as one binary array (an institution-wide page names ~40,000 module reports; an IN list of that size per
+    entry table cost ~0.5 s each)."""
+    if not module_ids:
+        return 0
+    quote = connection.ops.quote_name
+    tables = sorted({spec.model._meta.db_table for spec in KINDS.values()})  # a model may hold several kinds
+    union = " UNION ".join(f"SELECT e.created_by_id FROM {quote(table)} e "
+                           f"JOIN chosen ON chosen.id = e.module_report_id WHERE e.created_by_id IS NOT NULL"
+                           for table in tables)
+    rows = execute_bound(f"WITH chosen AS (SELECT unnest(%b::bigint[]) AS id) SELECT count(*) FROM ({union}) people",
+                         [module_ids])
+    return rows[0][0]

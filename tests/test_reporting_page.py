@@ -103,6 +103,14 @@ def test_the_institution_is_the_sum_of_its_faculties_and_a_faculty_the_sum_of_it
     assert 'id="usage-labs">13<' in body and 'id="usage-reports">24<' in body
     # The campaign's cells, as the progress page counts them: 13 labs × 8 modules, 6 validated.
     assert "6 of 104 lab modules validated (6 %)" in body and 'id="usage-validated">6/104<' in body
+    # People who entered data: distinct creators over every entry table, counted once across tables.
+    from modules.registry import KINDS
+
+    people = set()
+    for model in {spec.model for spec in KINDS.values()}:
+        people.update(model.objects.filter(module_report__report__year_id=2025, created_by__isnull=False)
+                      .values_list("created_by", flat=True))
+    assert people and f'id="usage-users">{len(people)}<' in body
 
 
 def test_the_page_shows_the_numbers_of_the_results_export(client):
