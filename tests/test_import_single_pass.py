@@ -140,3 +140,24 @@ def test_the_schema_carries_only_what_its_readers_use():
     assert foreign_keys(history) == 0
     assert indexed_columns(PlaneTrip._meta.db_table) == {"id", "module_report_id", "origin_id", "destination_id"}
     assert foreign_keys(PlaneTrip._meta.db_table) == 2  # its module report and its creator
+
+
+def test_a_failure_while_the_writer_works_stops_it_and_rolls_back(process_factors, monkeypatch):
+    """An exception in the parsing thread (a preempted job, a bug) after chunks were handed to the writer: the
+    writer's queue is dropped, the transaction rolls back, and the connection is usable afterwards."""
+    from modules.importing import _EntryWriter
+
+    original, calls = _EntryWriter.insert, []
+
+    def insert_then_fail(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("preempted")
+        return original(self, rows)
+
+    monkeypatch.setattr(_EntryWriter, "insert", insert_then_fail)
+    before = table_counts()
+    with pytest.raises(RuntimeError, match="preempted"):
+        run(HEADER + "".join(f"13032,CO2,{i}\n" for i in range(1, 11)))
+    assert calls[:2] == [3, 3] and table_counts() == before
+    assert ProcessEmission.objects.count() == 0  # and the connection still answers
