@@ -209,6 +209,7 @@ class _WriterThread:
         self.raw = raw_connection
         self.jobs: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
+        self.stopping = False
         self.thread = threading.Thread(target=self._run, name="bulk-writer", daemon=True)
         self.thread.start()
 
@@ -223,7 +224,7 @@ class _WriterThread:
 
     def stop(self) -> None:
         """On the caller's failure: drop the waiting jobs, let the running one end."""
-        self.error = self.error or _Stopped()
+        self.stopping = True
         while True:
             try:
                 self.jobs.get_nowait()
@@ -231,25 +232,19 @@ class _WriterThread:
                 break
         self.jobs.put(None)
         self.thread.join()
-        if isinstance(self.error, _Stopped):
-            self.error = None
 
     def _raise(self) -> None:
-        if self.error is not None and not isinstance(self.error, _Stopped):
+        if self.error is not None:
             with connection.wrap_database_errors:
                 raise self.error
 
     def _run(self) -> None:
         while (job := self.jobs.get()) is not None:
-            if self.error is None:
+            if self.error is None and not self.stopping:
                 try:
                     job(self.raw)
                 except BaseException as exc:  # handed to the caller's thread
                     self.error = exc
-
-
-class _Stopped(Exception):
-    pass
 
 
 def _copy_job(statement: str, rows: list):

@@ -29,7 +29,7 @@ from infra.csvio import ColumnSpec, parse_choice
 from modules.base import Leaf
 from modules.external.models import MIN_FTE_COUNT, REQUEST_BUCKETS, ExternalAI, ExternalCloud
 from modules.importing import OVERRIDE_COLUMN
-from modules.purchases.kind import MissingRate, check_rate, conversion, convert, fx_values, rates_of
+from modules.purchases.kind import MissingRate, check_rate, convert, fx_values, rates_of, spend_set_leaf
 from modules.registry import ComputeContext, EntryKindSpec, RowContext, SetBased, SetLeaf
 
 logger = logging.getLogger(__name__)
@@ -94,10 +94,7 @@ def cloud_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
     factor, rates = _cloud_factors(ctx).get((entry.service_type, text_key(entry.provider))), rates_of(ctx)
     if factor is None:
         return []
-    multiplier, divisor = conversion(entry.currency, factor.currency, rates, ctx.year)
-    return [SetLeaf(emission_type=taxonomy.cloud_leaf(entry.service_type),
-                    multiplier=multiplier * factor.ef_kg_co2eq_per_currency, divisor=divisor, factor_id=factor.pk,
-                    factor_values={**factor.values_used(), **fx_values(entry.currency, factor.currency, rates)})]
+    return [spend_set_leaf(taxonomy.cloud_leaf(entry.service_type), entry.currency, factor, rates, ctx.year)]
 
 
 # ---------------------------------------------------------------------------------------------- AI

@@ -213,10 +213,16 @@ def purchase_set_leaves(entry, ctx: ComputeContext) -> list[SetLeaf]:
                                      entry.purchase_additional_code)
     if factor is None:
         return []
-    multiplier, divisor = conversion(entry.currency, factor.currency, rates, ctx.year)
-    return [SetLeaf(emission_type=taxonomy.purchase_leaf(entry.purchase_category),
-                    multiplier=multiplier * factor.ef_kg_co2eq_per_currency, divisor=divisor, factor_id=factor.pk,
-                    factor_values={**factor.values_used(), **fx_values(entry.currency, factor.currency, rates)})]
+    return [spend_set_leaf(taxonomy.purchase_leaf(entry.purchase_category), entry.currency, factor, rates, ctx.year)]
+
+
+def spend_set_leaf(emission_type: int, currency: str, factor, rates: dict[str, Decimal], year: int) -> SetLeaf:
+    """The set-based leaf of an amount spent in `currency` × a factor per currency unit (purchases, cloud): the
+    conversion as multiplier and divisor, the factor's values with the exchange rates used."""
+    multiplier, divisor = conversion(currency, factor.currency, rates, year)
+    return SetLeaf(emission_type=emission_type, multiplier=multiplier * factor.ef_kg_co2eq_per_currency,
+                   divisor=divisor, factor_id=factor.pk,
+                   factor_values={**factor.values_used(), **fx_values(currency, factor.currency, rates)})
 
 
 # -------------------------------------------------------------------------------------- additional purchase
